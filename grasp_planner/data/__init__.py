@@ -1,0 +1,1 @@
+"""Objects, depth-image synthesis, dataset shards and the generation driver."""

@@ -1,0 +1,1 @@
+"""The mix-in CNN: features, model, training, evaluation and ONNX export."""

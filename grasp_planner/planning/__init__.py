@@ -1,0 +1,1 @@
+"""Grasp optimization: ONNX scoring, distance barrier, BFGS, multi-start, baselines."""

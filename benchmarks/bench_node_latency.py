@@ -1,0 +1,134 @@
+"""End-to-end latency of grasp_planner_node: image + camera info + initial pose published -> `grasp` received.
+
+Starts the node as a subprocess on a private DDS domain, sends the same 128x128 scene N times
+(one request at a time), and reports p50/p95 latency and the node's peak RSS (VmHWM).
+
+    source scripts/ros_env.sh .venv interfaces_install
+    python benchmarks/bench_node_latency.py --n 20 [--model models/grasp_cnn.json] [--out bench.json]
+
+Without --model (and no models/grasp_cnn.json) an untrained model is exported first: latency
+then measures the plumbing and the optimizer's cost, not grasp quality.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def untrained_model(folder: Path) -> Path:
+    import torch
+    from grasp_planner.learning.export import export_model
+    from grasp_planner.learning.model import GraspCNN
+
+    torch.manual_seed(0)
+    return export_model(GraspCNN(), folder / "grasp_cnn.onnx").path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=20)
+    ap.add_argument("--model", default="")
+    ap.add_argument("--time-budget", type=float, default=1.0)
+    ap.add_argument("--out", default="")
+    args = ap.parse_args()
+
+    import rclpy
+    from geometry_msgs.msg import PoseStamped
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import CameraInfo, Image
+
+    from grasp_planner.camera import PinholeCamera
+    from grasp_planner.pose import Pose
+    from grasp_planner.ros import conversions as conv
+
+    tmp = Path(tempfile.mkdtemp(prefix="gp_bench_"))
+    model = Path(args.model) if args.model else ROOT / "models" / "grasp_cnn.json"
+    trained = model.is_file()
+    if not trained:
+        model = untrained_model(tmp)
+    planner_yaml = tmp / "planner.yaml"
+    planner_yaml.write_text("planner:\n  min_probability: 0.0\n")
+    env = dict(os.environ, ROS_DOMAIN_ID=str(100 + os.getpid() % 100), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    os.environ.update(env)
+    log_path = tmp / "node.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "grasp_planner.ros.node", "--ros-args",
+                             "--params-file", str(ROOT / "config" / "grasp_planner.yaml"),
+                             "-p", f"model_path:={model}", "-p", f"planner_config:={planner_yaml}",
+                             "-p", f"time_budget_s:={args.time_budget}"], env=env, stdout=log, stderr=log)
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("gp_bench", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    camera = PinholeCamera.from_fov(128, 128, np.deg2rad(40.0))
+    depth = np.full(camera.shape, 0.55, dtype=np.float32)
+    depth[54:74, 54:74] = 0.49
+    frame = "camera_depth_optical_frame"
+    image_pub = node.create_publisher(Image, "depth/image", qos_profile_sensor_data)
+    info_pub = node.create_publisher(CameraInfo, "depth/camera_info", qos_profile_sensor_data)
+    pose_pub = node.create_publisher(PoseStamped, "initial_pose", 1)
+    got = []
+    node.create_subscription(PoseStamped, "grasp", lambda m: got.append(time.perf_counter()), 1)
+
+    def spin_until(done, timeout):
+        end = time.monotonic() + timeout
+        while not done() and time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.01)
+        return done()
+
+    latencies = []
+    try:
+        if not spin_until(lambda: pose_pub.get_subscription_count() > 0 and "ready" in log_path.read_text(), 60):
+            raise SystemExit("node did not start:\n" + log_path.read_text())
+        for _ in range(args.n):
+            image = conv.array_to_image_msg(depth, frame)
+            info = conv.camera_to_camera_info_msg(camera, frame)
+            before = len(got)
+            start = time.perf_counter()
+            image_pub.publish(image)
+            info_pub.publish(info)
+            spin_until(lambda: False, 0.005)   # image and pose are separate topics: let the image land first
+            pose_pub.publish(conv.pose_to_pose_stamped_msg(Pose(np.eye(3), [0, 0, 0.41]), frame))
+            if spin_until(lambda: len(got) > before, 30):
+                latencies.append(got[-1] - start)
+        rss = peak_rss_mb(proc.pid)
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+        proc.send_signal(subprocess.signal.SIGINT)
+        proc.wait(10)
+        log.close()
+    lat = np.array(latencies) * 1000.0
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    report = {"n_requested": args.n, "n_received": len(lat), "p50_ms": float(np.percentile(lat, 50)),
+              "p95_ms": float(np.percentile(lat, 95)), "max_ms": float(lat.max()), "node_peak_rss_mb": rss,
+              "trained_model": trained, "time_budget_s": args.time_budget, "image": "128x128 32FC1",
+              "commit": commit, "seed": 0}
+    print(json.dumps(report, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

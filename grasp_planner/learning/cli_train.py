@@ -1,0 +1,71 @@
+"""``grasp-planner train --data DIR --out RUN``: train the mix-in CNN on a grasp database.
+
+With one ``--arch`` the run folder is ``RUN``; with several (``--arch paper rot6d``) each is
+trained on the same split into ``RUN/<arch>/`` and ``RUN/comparison.{json,md,png}`` holds the
+results table (seen objects: new images, new poses; unseen objects).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="database folder (generate's --out, holding shards/)")
+    parser.add_argument("--out", required=True, help="run folder to write")
+    parser.add_argument("--config", help="YAML of training settings (config/train_*.yaml); flags override it")
+    parser.add_argument("--arch", nargs="+", choices=["paper", "rot6d", "quat"],
+                        help="architecture(s): paper = rpy pose (D=6), rot6d / quat = continuous rotation")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--device", help="auto (default), cpu or cuda[:k]")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--images-per-batch", type=int, dest="images_per_batch")
+    parser.add_argument("--grasps-per-image", type=int, dest="grasps_per_image")
+    parser.add_argument("--lr", type=float, dest="learning_rate")
+    parser.add_argument("--min-robust", type=int, dest="min_robust",
+                        help="skip objects with fewer robust grasps (paper: 10)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+
+
+def comparison_table(results: list[dict]) -> str:
+    """The results table as Markdown (accuracy in %)."""
+    lines = ["| architecture | seen objects, new images | seen objects, new poses | unseen objects |",
+             "|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['architecture']} | {100 * r['seen_new_images']:.1f} | "
+                     f"{100 * r['seen_new_poses']:.1f} | {100 * r['unseen']:.1f} |")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    import torch
+
+    from grasp_planner.learning.dataset import load_database
+    from grasp_planner.learning.features import DepthNormalization
+    from grasp_planner.learning.plots import plot_comparison
+    from grasp_planner.learning.train import TrainConfig, train
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    archs = args.arch or [None]
+    configs = [TrainConfig.from_yaml(args.config, architecture=a, epochs=args.epochs, device=args.device,
+                                     seed=args.seed, images_per_batch=args.images_per_batch,
+                                     grasps_per_image=args.grasps_per_image, learning_rate=args.learning_rate,
+                                     min_robust=args.min_robust) for a in archs]
+    objects = load_database(args.data, DepthNormalization(**configs[0].depth_normalization))
+    out = Path(args.out)
+    results = []
+    for config in configs:
+        run_dir = out if len(configs) == 1 else out / config.architecture
+        metrics = train(objects, config, run_dir)
+        results.append(metrics["results"])
+        print(f"{config.architecture}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics["results"].items()
+                                                       if isinstance(v, float)))
+    table = comparison_table(results)
+    print(table)
+    if len(configs) > 1:
+        (out / "comparison.json").write_text(json.dumps({"results": results}, indent=2) + "\n")
+        (out / "comparison.md").write_text(table + "\n")
+        plot_comparison(results, out / "comparison.png")
+    return 0

@@ -1,0 +1,223 @@
+"""Training data from the grasp database: shards in RAM, the paper's splits, image-grouped batches.
+
+numpy only (no torch). Shards are read with ``data.shards.read_shard``, every shard once, its depth
+images normalised once; batches are then cut from memory.
+
+Splits (deterministic for a seed; :func:`make_split`):
+
+* only robust (1) and failed (0) grasps; per object, failed grasps are undersampled to the number
+  of robust ones (and robust to the number of failed, if fewer), so each object is balanced;
+* only objects with at least ``min_robust`` robust grasps (the paper's ">= 10 valid grasps");
+* 10% of the objects are *unseen*; within *seen* objects, 10% of the images are *new images* and
+  10% of the balanced grasps are *new poses*; training uses the rest.
+
+A sample is (object, image m, grasp g) with ``T_cam_hand = T_cam_obj[m] @ T_obj_hand[g]``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from grasp_planner.camera import PinholeCamera
+from grasp_planner.data.shards import finished_shards, read_shard
+from grasp_planner.learning.features import DepthNormalization, PoseEncoding, normalize_depth, pose_features
+from grasp_planner.sim.labels import GraspLabel
+
+@dataclass
+class ObjectData:
+    """One shard in memory: normalised depth images and the grasps of one object."""
+
+    index: int
+    name: str
+    depth: np.ndarray  # (M, H, W) float32, normalised
+    cameras: np.ndarray  # (M, 6) fx, fy, cx, cy, width, height
+    T_cam_obj: np.ndarray  # (M, 4, 4)
+    T_obj_hand: np.ndarray  # (G, 4, 4)
+    label: np.ndarray  # (G,) int8 GraspLabel
+
+    @property
+    def robust(self) -> np.ndarray:
+        return np.flatnonzero(self.label == GraspLabel.ROBUST)
+
+    @property
+    def failed(self) -> np.ndarray:
+        return np.flatnonzero(self.label == GraspLabel.FAILED)
+
+
+def read_object(path, depth_normalization: DepthNormalization) -> ObjectData:
+    """Read one shard (``data.shards.read_shard`` validates it) and normalise its depth images."""
+    shard = read_shard(path)
+    return ObjectData(shard.object_index, shard.object_name, normalize_depth(shard.depth, depth_normalization),
+                      shard.cameras, shard.T_cam_obj, shard.T_obj_hand, shard.label)
+
+
+def load_database(data_dir, depth_normalization: DepthNormalization, progress: bool = True) -> list[ObjectData]:
+    """All finished shards of a database folder (``<dir>/shards/obj_*.h5``), read into RAM once."""
+    data_dir = Path(data_dir)
+    paths = finished_shards(data_dir)
+    if not paths:
+        raise FileNotFoundError(f"{data_dir} is not a grasp database: no finished shards in {data_dir / 'shards'}")
+    return [read_object(p, depth_normalization) for p in tqdm(paths, desc="reading shards", disable=not progress)]
+
+
+@dataclass
+class Split:
+    """Positions (into the object list) and per-object image/grasp index arrays of each part."""
+
+    seen: list[int]
+    unseen: list[int]
+    skipped: list[int]  # too few robust grasps
+    train_images: dict = field(default_factory=dict)
+    new_images: dict = field(default_factory=dict)
+    train_grasps: dict = field(default_factory=dict)  # balanced; training poses of seen objects
+    new_poses: dict = field(default_factory=dict)  # balanced; held-out poses of seen objects
+    balanced: dict = field(default_factory=dict)  # all balanced grasps of every eligible object
+
+    def counts(self, objects: list[ObjectData]) -> dict:
+        """Object, image and grasp counts of each part (for the metrics file and model card)."""
+        def n(d):
+            return int(sum(len(v) for v in d.values()))
+        labels = np.concatenate([objects[i].label for i in self.seen + self.unseen]) \
+            if self.seen + self.unseen else np.zeros(0)
+        return {
+            "objects_total": len(objects), "objects_seen": len(self.seen), "objects_unseen": len(self.unseen),
+            "objects_skipped_few_robust": len(self.skipped),
+            "images_train": n(self.train_images), "images_new": n(self.new_images),
+            "images_unseen": int(sum(len(objects[i].depth) for i in self.unseen)),
+            "grasps_train": n(self.train_grasps), "grasps_new_poses": n(self.new_poses),
+            "grasps_unseen": int(sum(len(self.balanced[i]) for i in self.unseen)),
+            "labels_eligible_objects": {lab.name.lower(): int(np.sum(labels == lab)) for lab in GraspLabel},
+        }
+
+
+def _holdout(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, held-out) positions of ``range(n)``; holds out ``round(fraction * n)``, at least 1 if n >= 2."""
+    perm = rng.permutation(n)
+    k = int(round(fraction * n))
+    if n >= 2:
+        k = min(max(k, 1), n - 1) if fraction > 0 else 0
+    else:
+        k = 0
+    return np.sort(perm[k:]), np.sort(perm[:k])
+
+
+def make_split(objects: list[ObjectData], seed: int, min_robust: int = 10, unseen_fraction: float = 0.1,
+               new_image_fraction: float = 0.1, new_pose_fraction: float = 0.1) -> Split:
+    """The paper's splits, deterministic for ``seed`` (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    eligible = [i for i, o in enumerate(objects) if len(o.robust) >= min_robust and len(o.failed) > 0]
+    skipped = [i for i in range(len(objects)) if i not in eligible]
+    if not eligible:
+        raise ValueError(f"no object has >= {min_robust} robust grasps and a failed one; nothing to train on")
+    keep, held = _holdout(len(eligible), unseen_fraction, rng)
+    split = Split(seen=[eligible[k] for k in keep], unseen=[eligible[k] for k in held], skipped=skipped)
+    for i in eligible:
+        obj = objects[i]
+        n = min(len(obj.robust), len(obj.failed))
+        robust = np.sort(rng.choice(obj.robust, n, replace=False))
+        failed = np.sort(rng.choice(obj.failed, n, replace=False))
+        split.balanced[i] = np.concatenate([robust, failed])
+        if i in split.unseen:
+            continue
+        images_kept, images_held = _holdout(len(obj.depth), new_image_fraction, rng)
+        split.train_images[i], split.new_images[i] = images_kept, images_held
+        # hold out poses per label so both parts stay balanced
+        r_kept, r_held = _holdout(n, new_pose_fraction, rng)
+        f_kept, f_held = _holdout(n, new_pose_fraction, rng)
+        split.train_grasps[i] = np.concatenate([robust[r_kept], failed[f_kept]])
+        split.new_poses[i] = np.concatenate([robust[r_held], failed[f_held]])
+    return split
+
+
+@dataclass
+class Batch:
+    """Image-grouped batch: B depth images and N (image, pose) samples on them (numpy)."""
+
+    depth: np.ndarray  # (B, 1, H, W) float32
+    image_index: np.ndarray  # (N,) int64 into depth
+    pose: np.ndarray  # (N, D) float32
+    target: np.ndarray  # (N,) int64: 1 robust, 0 failed
+    object_position: np.ndarray  # (N,) int64 position in the object list
+
+
+def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarray]],
+               pose_encoding: PoseEncoding) -> Batch:
+    """Assemble a batch from ``(object position, image, grasp indices)`` groups."""
+    depth, image_index, poses, target, obj_pos = [], [], [], [], []
+    for b, (i, m, grasps) in enumerate(groups):
+        obj = objects[i]
+        depth.append(obj.depth[m])
+        camera = PinholeCamera.from_array(obj.cameras[m])
+        T_cam_hand = obj.T_cam_obj[m] @ obj.T_obj_hand[grasps]
+        poses.append(pose_features(T_cam_hand, camera, pose_encoding))
+        target.append((obj.label[grasps] == GraspLabel.ROBUST).astype(np.int64))
+        image_index.append(np.full(len(grasps), b, dtype=np.int64))
+        obj_pos.append(np.full(len(grasps), i, dtype=np.int64))
+    return Batch(np.stack(depth)[:, None].astype(np.float32), np.concatenate(image_index),
+                 np.concatenate(poses), np.concatenate(target), np.concatenate(obj_pos))
+
+
+def _balanced_pick(obj: ObjectData, grasps: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``k`` of ``grasps``, half robust and half failed where possible."""
+    labels = obj.label[grasps]
+    robust, failed = grasps[labels == GraspLabel.ROBUST], grasps[labels == GraspLabel.FAILED]
+    half = k // 2
+    n_r = min(len(robust), max(half, k - len(failed)))
+    n_f = min(len(failed), k - n_r)
+    return np.concatenate([rng.choice(robust, n_r, replace=False), rng.choice(failed, n_f, replace=False)])
+
+
+def training_groups(split: Split, objects: list[ObjectData], grasps_per_image: int,
+                    rng: np.random.Generator) -> list[tuple[int, int, np.ndarray]]:
+    """One epoch: every training image once, with ``grasps_per_image`` balanced training poses, shuffled."""
+    groups = [(i, int(m), _balanced_pick(objects[i], split.train_grasps[i], grasps_per_image, rng))
+              for i in split.seen for m in split.train_images[i]]
+    order = rng.permutation(len(groups))
+    return [groups[k] for k in order]
+
+
+def evaluation_groups(split: Split, objects: list[ObjectData], part: str, seed: int,
+                      images_per_object: int = 20, grasps_per_image: int = 32) -> list[tuple[int, int, np.ndarray]]:
+    """Fixed evaluation samples of one part: ``"train"``, ``"new_images"``, ``"new_poses"`` or ``"unseen"``.
+
+    ``train``: training images x training poses; ``new_images``: held-out images x training poses;
+    ``new_poses``: training images x held-out poses; ``unseen``: unseen objects' images x their poses.
+    The same seed gives the same samples, so epochs and architectures are compared on equal terms.
+    """
+    rng = np.random.default_rng(seed)
+    if part == "train":
+        plan = [(i, split.train_images[i], split.train_grasps[i]) for i in split.seen]
+    elif part == "new_images":
+        plan = [(i, split.new_images[i], split.train_grasps[i]) for i in split.seen]
+    elif part == "new_poses":
+        plan = [(i, split.train_images[i], split.new_poses[i]) for i in split.seen]
+    elif part == "unseen":
+        plan = [(i, np.arange(len(objects[i].depth)), split.balanced[i]) for i in split.unseen]
+    else:
+        raise ValueError(f"evaluation part must be train, new_images, new_poses or unseen, got {part!r}")
+    groups = []
+    for i, images, grasps in plan:
+        if len(images) == 0 or len(grasps) == 0:
+            continue
+        chosen = rng.choice(images, min(images_per_object, len(images)), replace=False)
+        for m in np.sort(chosen):
+            groups.append((i, int(m), _balanced_pick(objects[i], grasps, grasps_per_image, rng)))
+    return groups
+
+
+def batched(groups: list, images_per_batch: int):
+    """Consecutive chunks of ``images_per_batch`` groups."""
+    for start in range(0, len(groups), images_per_batch):
+        yield groups[start:start + images_per_batch]
+
+
+def write_split(split: Split, objects: list[ObjectData], path) -> None:
+    """The split as JSON (object names per part), so a run's test objects can be looked up."""
+    def names(positions):
+        return [objects[i].name for i in positions]
+    Path(path).write_text(json.dumps({"seen": names(split.seen), "unseen": names(split.unseen),
+                                      "skipped": names(split.skipped)}, indent=1) + "\n")

@@ -1,0 +1,184 @@
+"""Training loop of the mix-in CNN on the grasp database (torch, any device).
+
+Adam on cross-entropy; each step takes ``images_per_batch`` images with ``grasps_per_image``
+balanced poses each, so the encoder runs once per image (``GraspCNN.forward_grouped``). After
+every epoch the fixed evaluation samples of every split part are scored and a checkpoint written.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from tqdm import tqdm
+
+from grasp_planner.learning import dataset as ds
+from grasp_planner.learning.features import DepthNormalization, PoseEncoding
+from grasp_planner.learning.model import GraspCNN
+from grasp_planner.learning.model_card import ARCHITECTURES
+from grasp_planner.learning.run_dir import METRICS, RUN_CONFIG, WEIGHTS, code_version
+
+#: the evaluated parts, in table order; "train" is the training images x training poses
+PARTS = ("train", "new_images", "new_poses", "unseen")
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters; ``config/train_*.yaml`` files hold the same keys."""
+
+    architecture: str = "paper"
+    epochs: int = 10
+    images_per_batch: int = 8
+    grasps_per_image: int = 16
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    min_robust: int = 10
+    unseen_fraction: float = 0.1
+    new_image_fraction: float = 0.1
+    new_pose_fraction: float = 0.1
+    eval_images_per_object: int = 20
+    eval_grasps_per_image: int = 32
+    device: str = "auto"
+    depth_normalization: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {sorted(ARCHITECTURES)}, got {self.architecture!r}")
+        for name in ("epochs", "images_per_batch", "grasps_per_image", "eval_images_per_object",
+                     "eval_grasps_per_image"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        DepthNormalization(**self.depth_normalization)  # validates
+
+    @classmethod
+    def from_yaml(cls, path, **overrides) -> "TrainConfig":
+        """Read a YAML file of TrainConfig keys; ``overrides`` that are not None win."""
+        data = yaml.safe_load(Path(path).read_text()) or {} if path else {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping of training settings")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown training setting(s) {unknown}; known: {sorted(known)}")
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**data)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda if available, else cpu; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: torch sees no CUDA device")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise ValueError(f"--device must be auto, cpu or cuda[:k], got {name!r}")
+    return torch.device(name)
+
+
+def _to_device(batch: ds.Batch, device: torch.device):
+    return (torch.from_numpy(batch.depth).to(device), torch.from_numpy(batch.image_index).to(device),
+            torch.from_numpy(batch.pose).to(device), torch.from_numpy(batch.target).to(device))
+
+
+def evaluate(model: GraspCNN, objects: list[ds.ObjectData], groups: list, pose_encoding: PoseEncoding,
+             device: torch.device, images_per_batch: int = 16) -> dict:
+    """Accuracy, mean loss, confusion matrix (rows true failed/robust, cols predicted) and per-object accuracy."""
+    model.eval()
+    confusion = np.zeros((2, 2), dtype=np.int64)
+    loss_sum, n = 0.0, 0
+    per_object: dict[int, list[int]] = {}
+    with torch.no_grad():
+        for chunk in ds.batched(groups, images_per_batch):
+            batch = ds.make_batch(objects, chunk, pose_encoding)
+            depth, index, pose, target = _to_device(batch, device)
+            logits = model.forward_grouped(depth, index, pose)
+            loss_sum += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
+            pred = logits.argmax(1).cpu().numpy()
+            np.add.at(confusion, (batch.target, pred), 1)
+            n += len(pred)
+            for i in np.unique(batch.object_position):
+                sel = batch.object_position == i
+                counts = per_object.setdefault(int(i), [0, 0])
+                counts[0] += int(np.sum(pred[sel] == batch.target[sel]))
+                counts[1] += int(np.sum(sel))
+    return {
+        "accuracy": float(np.trace(confusion) / n) if n else float("nan"),
+        "loss": loss_sum / n if n else float("nan"), "samples": n, "confusion": confusion.tolist(),
+        "per_object": {objects[i].name: c / t for i, (c, t) in sorted(per_object.items())},
+    }
+
+
+def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: bool = True) -> dict:
+    """Train one architecture on in-memory shards; writes the run folder; returns the metrics.
+
+    Parameters
+    ----------
+    objects : shards read with the depth normalisation in ``config``.
+    config : hyper-parameters and seed.
+    out_dir : the run folder (see :mod:`grasp_planner.learning.run_dir`).
+    """
+    out_dir = Path(out_dir)
+    (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    split = ds.make_split(objects, config.seed, config.min_robust, config.unseen_fraction,
+                          config.new_image_fraction, config.new_pose_fraction)
+    ds.write_split(split, objects, out_dir / "split.json")
+    counts = split.counts(objects)
+    input_size = tuple(objects[split.seen[0]].depth.shape[1:])
+    pose_encoding = PoseEncoding(ARCHITECTURES[config.architecture])
+    depth_norm = DepthNormalization(**config.depth_normalization)
+    run_config = {"architecture": config.architecture, "input_size": list(input_size),
+                  "depth_normalization": depth_norm.to_dict(), "pose_encoding": pose_encoding.to_dict(),
+                  "seed": config.seed, "config": asdict(config), "data": counts,
+                  "code_version": code_version(), "device": str(device)}
+    (out_dir / RUN_CONFIG).write_text(json.dumps(run_config, indent=2) + "\n")
+
+    model = GraspCNN(config.architecture, input_size).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    eval_groups = {part: ds.evaluation_groups(split, objects, part, config.seed + 1, config.eval_images_per_object,
+                                              config.eval_grasps_per_image) for part in PARTS}
+    history = []
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        groups = ds.training_groups(split, objects, config.grasps_per_image, rng)
+        chunks = list(ds.batched(groups, config.images_per_batch))
+        loss_sum, n, start = 0.0, 0, time.perf_counter()
+        bar = tqdm(chunks, desc=f"{config.architecture} epoch {epoch}/{config.epochs}", disable=not progress)
+        for chunk in bar:
+            depth, index, pose, target = _to_device(ds.make_batch(objects, chunk, pose_encoding), device)
+            loss = torch.nn.functional.cross_entropy(model.forward_grouped(depth, index, pose), target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += float(loss) * len(target)
+            n += len(target)
+            bar.set_postfix(loss=f"{loss_sum / n:.4f}")
+        seconds = time.perf_counter() - start
+        scores = {part: evaluate(model, objects, g, pose_encoding, device) for part, g in eval_groups.items()}
+        history.append({"epoch": epoch, "train_loss": loss_sum / max(n, 1), "samples": n,
+                        "samples_per_s": n / seconds if seconds > 0 else None,
+                        **{f"{p}_accuracy": s["accuracy"] for p, s in scores.items()},
+                        **{f"{p}_loss": s["loss"] for p, s in scores.items()}})
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch},
+                   out_dir / "checkpoints" / f"epoch_{epoch:03d}.pt")
+        if progress:
+            tqdm.write(f"epoch {epoch}: train loss {history[-1]['train_loss']:.4f}, " + ", ".join(
+                f"{p} acc {s['accuracy']:.3f}" for p, s in scores.items()))
+    torch.save(model.state_dict(), out_dir / WEIGHTS)
+    results = {"architecture": config.architecture, "seen_new_images": scores["new_images"]["accuracy"],
+               "seen_new_poses": scores["new_poses"]["accuracy"], "unseen": scores["unseen"]["accuracy"],
+               "train": scores["train"]["accuracy"], "epochs": config.epochs, "seed": config.seed}
+    metrics = {"results": results, "final": scores, "history": history, "data": counts}
+    (out_dir / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+    from grasp_planner.learning.plots import plot_run
+    plot_run(metrics, out_dir)
+    return metrics

@@ -1,0 +1,131 @@
+"""Planner settings: one frozen dataclass per YAML section, read once, unknown keys an error."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+#: the settings shipped with the package (config/planner.yaml at the repository root)
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "planner.yaml"
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """SciPy quasi-Newton on -logit + barrier in scaled pose coordinates."""
+
+    method: str = "BFGS"
+    max_iter: int = 40
+    time_budget_s: float | None = 2.0
+    position_scale_m: float = 0.01
+    rotation_scale_rad: float = 0.1
+    fd_step: float = 0.05
+    gtol: float = 1e-3
+
+    def __post_init__(self):
+        if self.method not in ("BFGS", "L-BFGS-B"):
+            raise ValueError(f"optimizer.method must be BFGS or L-BFGS-B, got {self.method!r}")
+        if self.max_iter < 1:
+            raise ValueError(f"optimizer.max_iter must be >= 1, got {self.max_iter}")
+        if self.time_budget_s is not None and not self.time_budget_s > 0:
+            raise ValueError(f"optimizer.time_budget_s must be > 0 or null, got {self.time_budget_s}")
+        for name in ("position_scale_m", "rotation_scale_rad", "fd_step", "gtol"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"optimizer.{name} must be > 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class BarrierConfig:
+    """alpha / (eps + d) - alpha / (eps + cutoff) for d < cutoff, else 0 (d in metres)."""
+
+    enabled: bool = True
+    alpha: float = 0.05
+    eps_m: float = 1e-4
+    cutoff_m: float = 0.01
+
+    def __post_init__(self):
+        for name in ("alpha", "eps_m", "cutoff_m"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"barrier.{name} must be > 0, got {getattr(self, name)}")
+
+    @property
+    def contact_cost(self) -> float:
+        """The penalty at d = 0 (the paper sets it to about 500)."""
+        return self.alpha / self.eps_m - self.alpha / (self.eps_m + self.cutoff_m)
+
+
+@dataclass(frozen=True)
+class MultiStartConfig:
+    """How starts are spread and how distinct grasps are told apart."""
+
+    n_starts: int = 4
+    position_sigma_m: float = 0.02
+    rotation_sigma_rad: float = 0.3
+    seed_standoff_m: float = 0.04
+    min_separation_m: float = 0.01
+    min_separation_rad: float = 0.3
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.n_starts < 1:
+            raise ValueError(f"multistart.n_starts must be >= 1, got {self.n_starts}")
+        for name in ("position_sigma_m", "rotation_sigma_rad", "seed_standoff_m",
+                     "min_separation_m", "min_separation_rad"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"multistart.{name} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class FacadeConfig:
+    """What the facade does around the optimizer."""
+
+    view: str = "auto"
+    min_probability: float = 0.5
+
+    def __post_init__(self):
+        if self.view not in ("auto", "direct", "real"):
+            raise ValueError(f"planner.view must be auto, direct or real, got {self.view!r}")
+        if not 0.0 <= self.min_probability <= 1.0:
+            raise ValueError(f"planner.min_probability must be in [0, 1], got {self.min_probability}")
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    """All planner settings; ``PlannerConfig()`` equals the shipped config/planner.yaml."""
+
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    barrier: BarrierConfig = field(default_factory=BarrierConfig)
+    multistart: MultiStartConfig = field(default_factory=MultiStartConfig)
+    planner: FacadeConfig = field(default_factory=FacadeConfig)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "PlannerConfig":
+        """Read a YAML file (default: the shipped one); a missing section keeps its defaults."""
+        path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+        if not path.is_file():
+            raise ValueError(f"planner config {path} does not exist")
+        data = yaml.safe_load(path.read_text()) or {}
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "config") -> "PlannerConfig":
+        sections = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(data) - set(sections)
+        if unknown:
+            raise ValueError(f"{source}: unknown section(s) {sorted(unknown)}; known: {sorted(sections)}")
+        built = {}
+        for name, value in data.items():
+            section_type = type(getattr(cls(), name))
+            known = {f.name for f in dataclasses.fields(section_type)}
+            bad = set(value or {}) - known
+            if bad:
+                raise ValueError(f"{source}: unknown key(s) {sorted(bad)} in {name}; known: {sorted(known)}")
+            built[name] = section_type(**(value or {}))
+        return cls(**built)
+
+    def replace(self, **sections) -> "PlannerConfig":
+        """A copy with some sections' fields changed: ``cfg.replace(barrier={"enabled": False})``."""
+        changes = {name: dataclasses.replace(getattr(self, name), **fields)
+                   for name, fields in sections.items()}
+        return dataclasses.replace(self, **changes)

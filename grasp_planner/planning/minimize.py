@@ -1,0 +1,123 @@
+"""SciPy quasi-Newton with the planner's stopping rules: time budget, cancel, best point kept.
+
+This is the part of the optimizer that knows nothing about grasps, so the paper's toy problem
+(a 2-D blob image) and the 6-DOF grasp problem run through the same code.
+"""
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+from scipy.optimize import minimize
+
+
+class OptimizationStatus(enum.IntEnum):
+    """Why an optimization stopped (the first three mirror scipy's BFGS status codes)."""
+
+    CONVERGED = 0        # gradient norm below gtol
+    MAX_ITER = 1         # iteration budget used up
+    PRECISION_LOSS = 2   # line search found no decrease: normal on a piecewise-linear (ReLU) network
+    TIMEOUT = 3          # the wall-clock budget ran out; the best point so far is returned
+    CANCELED = 4         # the callback raised StopIteration
+    FAILED = 5           # non-finite objective or an error while evaluating it
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One objective evaluation at a point: value, gradient and what the caller wants kept."""
+
+    value: float
+    gradient: np.ndarray
+    extra: Any = None
+
+
+@dataclass(frozen=True)
+class MinimizeOutcome:
+    """The best point seen and how the run ended."""
+
+    x: np.ndarray
+    best: Evaluation
+    status: OptimizationStatus
+    message: str
+    n_iter: int
+    n_eval: int
+    iterates: tuple            # x after each iteration, starting with x0
+    wall_time_s: float
+
+
+class _Stop(Exception):
+    def __init__(self, status: OptimizationStatus, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+_SCIPY_STATUS = {0: OptimizationStatus.CONVERGED, 1: OptimizationStatus.MAX_ITER,
+                 2: OptimizationStatus.PRECISION_LOSS}
+
+
+def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.ndarray, *,
+                         method: str = "BFGS", max_iter: int = 40, gtol: float = 1e-3,
+                         deadline: float | None = None,
+                         on_iteration: Callable[[int, np.ndarray, Evaluation], None] | None = None
+                         ) -> MinimizeOutcome:
+    """Minimize ``objective`` from ``x0``; never raises for a failed run, reports it instead.
+
+    Parameters
+    ----------
+    objective : x -> Evaluation (value and gradient); may raise to signal a failed evaluation.
+    method : "BFGS" or "L-BFGS-B".
+    deadline : ``time.perf_counter()`` value after which the run stops with TIMEOUT.
+    on_iteration : called after each iteration with (iteration, x, best evaluation so far); a
+        ``StopIteration`` raised there ends the run with CANCELED.
+    """
+    start = time.perf_counter()
+    x0 = np.asarray(x0, dtype=float)
+    state = {"best_x": x0.copy(), "best": None, "n_eval": 0, "n_iter": 0}
+    iterates = [x0.copy()]
+
+    def fun(x):
+        if deadline is not None and time.perf_counter() > deadline and state["best"] is not None:
+            raise _Stop(OptimizationStatus.TIMEOUT, "stopped by the time budget")
+        try:
+            ev = objective(np.array(x, dtype=float))
+        except _Stop:
+            raise
+        except Exception as exc:  # report, do not raise (scipy style)
+            raise _Stop(OptimizationStatus.FAILED, f"objective failed: {type(exc).__name__}: {exc}") from exc
+        state["n_eval"] += 1
+        if not (np.isfinite(ev.value) and np.all(np.isfinite(ev.gradient))):
+            raise _Stop(OptimizationStatus.FAILED, f"non-finite objective {ev.value} at x={np.round(x, 4).tolist()}")
+        if state["best"] is None or ev.value < state["best"].value:
+            state["best"], state["best_x"] = ev, np.array(x, dtype=float)
+        return ev.value, ev.gradient
+
+    def callback(intermediate_result):
+        state["n_iter"] += 1
+        iterates.append(np.array(intermediate_result.x, dtype=float))
+        if on_iteration is not None:
+            try:
+                on_iteration(state["n_iter"], iterates[-1], state["best"])
+            except StopIteration:
+                raise _Stop(OptimizationStatus.CANCELED, "canceled by the callback") from None
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _Stop(OptimizationStatus.TIMEOUT, "stopped by the time budget")
+
+    options = {"maxiter": int(max_iter), "gtol": float(gtol)}   # both methods name them so
+    try:
+        res = minimize(fun, x0, jac=True, method=method, callback=callback, options=options)
+        status = _SCIPY_STATUS.get(int(res.status), OptimizationStatus.FAILED)
+        if method == "L-BFGS-B" and int(res.status) == 2:
+            status = OptimizationStatus.PRECISION_LOSS
+        if not res.success and res.nit >= max_iter:
+            status = OptimizationStatus.MAX_ITER
+        message = str(res.message)
+    except _Stop as stop:
+        status, message = stop.status, stop.message
+    if state["best"] is None:
+        status = OptimizationStatus.FAILED if status != OptimizationStatus.CANCELED else status
+    return MinimizeOutcome(state["best_x"], state["best"], status, message, state["n_iter"],
+                           state["n_eval"], tuple(iterates), time.perf_counter() - start)
+

@@ -1,0 +1,120 @@
+"""Several starts per image, and the top-K distinct grasps among their results.
+
+Starts are the initial pose plus random perturbations of it or, with no initial pose, hand poses
+facing surface points of the depth image along their normals. Each start is a local BFGS run
+(optimize.py); the image features and the barrier geometry are computed once and shared.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from grasp_planner.camera import PinholeCamera, valid_depth_mask
+from grasp_planner.pose import Pose
+from grasp_planner.planning.config import MultiStartConfig, PlannerConfig
+from grasp_planner.planning.optimize import (IterationInfo, OptimizationResult, PreparedImage,
+                                             optimize_prepared)
+
+
+def perturbed_starts(initial_pose: Pose, n: int, config: MultiStartConfig, rng: np.random.Generator) -> list[Pose]:
+    """``initial_pose`` and ``n - 1`` Gaussian perturbations of it (position in m, rotation about its axes)."""
+    starts = [initial_pose]
+    for _ in range(n - 1):
+        dp = rng.normal(scale=config.position_sigma_m, size=3)
+        dw = rng.normal(scale=config.rotation_sigma_rad, size=3)
+        rot = initial_pose.rotation @ Rotation.from_rotvec(dw).as_matrix()
+        starts.append(Pose(rot, initial_pose.translation + dp))
+    return starts
+
+
+def surface_normals(depth: np.ndarray, camera: PinholeCamera) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``(H, W, 3)`` and unit normals facing the camera ``(H, W, 3)``, camera frame.
+
+    Normals come from the cross product of the point grid's row and column differences; where a
+    pixel or one of its neighbours has no depth the normal is NaN.
+    """
+    depth = np.asarray(depth, dtype=float)
+    valid = valid_depth_mask(depth)
+    points = camera.pixel_rays() * np.where(valid, depth, np.nan)[..., None]
+    du = np.full_like(points, np.nan)
+    dv = np.full_like(points, np.nan)
+    du[:, 1:-1] = points[:, 2:] - points[:, :-2]
+    dv[1:-1, :] = points[2:, :] - points[:-2, :]
+    normals = np.cross(du, dv)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
+        facing = np.sum(normals * points, axis=-1) > 0    # make them point back towards the camera
+    normals[facing] *= -1.0
+    return points, normals
+
+
+def surface_starts(depth: np.ndarray, camera: PinholeCamera, n: int, config: MultiStartConfig,
+                   rng: np.random.Generator) -> list[Pose]:
+    """Hand poses above ``n`` random surface pixels: approach (+z) against the normal, palm
+    ``seed_standoff_m`` out along it, random roll about the approach axis."""
+    points, normals = surface_normals(depth, camera)
+    ok = np.all(np.isfinite(normals), axis=-1)
+    rows, cols = np.nonzero(ok)
+    if len(rows) == 0:
+        raise ValueError("depth has no pixel with a surface normal (too few neighbouring returns) to seed from")
+    pick = rng.choice(len(rows), size=n, replace=len(rows) < n)
+    starts = []
+    for i in pick:
+        p, nrm = points[rows[i], cols[i]], normals[rows[i], cols[i]]
+        z = -nrm
+        helper = np.array([1.0, 0.0, 0.0]) if abs(z[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+        x = np.cross(helper, z)
+        x /= np.linalg.norm(x)
+        y = np.cross(z, x)
+        base = np.stack([x, y, z], axis=1)
+        roll = Rotation.from_rotvec([0.0, 0.0, rng.uniform(-np.pi, np.pi)]).as_matrix()
+        starts.append(Pose(base @ roll, p + config.seed_standoff_m * nrm))
+    return starts
+
+
+def optimize_starts(prepared: PreparedImage, starts: list[Pose], scorer, config: PlannerConfig,
+                    callback: Callable[[IterationInfo], None] | None = None,
+                    deadline: float | None = None) -> list[OptimizationResult]:
+    """Run one optimization per start until all ran, the deadline passed, or the callback canceled.
+
+    Iteration numbers given to ``callback`` count across starts. A start that the deadline leaves
+    no time for is skipped; the first start always runs.
+    """
+    results: list[OptimizationResult] = []
+    iterations = 0
+    for start in starts:
+        if results and deadline is not None and time.perf_counter() > deadline:
+            break
+        result = optimize_prepared(prepared, start, scorer, config, callback, deadline, iterations)
+        results.append(result)
+        iterations += result.n_iter
+        if result.status.name == "CANCELED":
+            break
+    return results
+
+
+def rank_distinct(results: list[OptimizationResult], k: int, min_separation_m: float,
+                  min_separation_rad: float) -> list[OptimizationResult]:
+    """The ``k`` best results (collision-free first, then lowest objective), no two closer than
+    ``min_separation_m`` in position AND ``min_separation_rad`` in rotation."""
+    def key(r):
+        return (not r.success, r.objective if np.isfinite(r.objective) else np.inf)
+
+    chosen: list[OptimizationResult] = []
+    for r in sorted(results, key=key):
+        if not np.isfinite(r.logit):
+            continue
+        if any(_same_grasp(r.pose, c.pose, min_separation_m, min_separation_rad) for c in chosen):
+            continue
+        chosen.append(r)
+        if len(chosen) == k:
+            break
+    return chosen
+
+
+def _same_grasp(a: Pose, b: Pose, min_m: float, min_rad: float) -> bool:
+    dist, angle = a.distance_to(b)
+    return dist < min_m and angle < min_rad

@@ -1,0 +1,210 @@
+"""The facade the ROS node and the demo call: a depth image in, ranked grasps in the camera frame out.
+
+``plan`` decides where to plan: an image that already is a network view (the model's input
+size) is planned on directly; any other camera image is turned into the virtual top-down view by
+perception.normalize_view, planned there, and the grasps are mapped back with ``T_camera_virtual``.
+Failures come back as a :class:`PlanResult` with a :class:`PlanStatus` (numbered like the ROS
+``FailureReason`` message) rather than as exceptions, except that a model that cannot be loaded
+fails in ``from_config``.
+"""
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from grasp_planner.camera import PinholeCamera
+from grasp_planner.pose import Pose
+from grasp_planner.planning.config import PlannerConfig
+from grasp_planner.planning.minimize import OptimizationStatus
+from grasp_planner.planning.multistart import (optimize_starts, perturbed_starts, rank_distinct,
+                                               surface_starts)
+from grasp_planner.planning.optimize import (IterationInfo, OptimizationResult, check_depth, check_pose,
+                                             prepare_image)
+from grasp_planner.planning.scorer import GraspScorer
+
+
+class PlanStatus(enum.IntEnum):
+    """Why a plan did or did not give a usable grasp; values equal FailureReason.msg's codes."""
+
+    OK = 0
+    INVALID_INPUT = 3
+    NO_FEASIBLE_GRASP = 6
+    LOW_SCORE = 7
+    TIMEOUT = 8
+    CANCELED = 9
+    MODEL_ERROR = 10
+    INTERNAL_ERROR = 11
+
+
+@dataclass(frozen=True)
+class PlannedGrasp:
+    """One grasp: the hand (palm) pose in the input camera's frame and how good the network finds it."""
+
+    pose: Pose
+    score: float          # robust-class logit x1 (higher is better)
+    probability: float    # softmax probability of "robust", 0..1
+    distance: float       # open hand to the scene, m (nan without a barrier)
+    n_iter: int
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """Everything one ``plan`` call produced. ``success`` is ``reason == PlanStatus.OK``."""
+
+    grasps: tuple         # PlannedGrasp, best first (may be non-empty on failure: best effort)
+    success: bool
+    reason: PlanStatus
+    message: str
+    initial_pose: Pose | None        # camera frame (the given one or the first seed)
+    trajectory: tuple = ()           # the best run's iterates, camera frame
+    timings: dict = field(default_factory=dict)   # seconds: view, features, barrier, optimization, total
+
+
+class GraspPlanner:
+    """Plans grasps with one loaded model and one configuration (not thread-safe: one plan at a time).
+
+    Parameters
+    ----------
+    scorer : the loaded CNN.
+    config : planner settings.
+    """
+
+    def __init__(self, scorer: GraspScorer, config: PlannerConfig | None = None):
+        self.scorer = scorer
+        self.config = config or PlannerConfig()
+
+    @classmethod
+    def from_config(cls, model_card_path: str | Path, config: PlannerConfig | str | Path | None = None
+                    ) -> "GraspPlanner":
+        """Load the model (ValueError naming the file if missing or broken) and the settings
+        (a PlannerConfig, a YAML path, or None for config/planner.yaml)."""
+        if not isinstance(config, PlannerConfig):
+            config = PlannerConfig.load(config)
+        return cls(GraspScorer(model_card_path), config)
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        return self.scorer.input_shape
+
+    def plan(self, depth: np.ndarray, camera: PinholeCamera, initial_pose: Pose | None = None,
+             n_candidates: int = 1, time_budget_s: float | None = None,
+             callback: Callable[[IterationInfo], None] | None = None, geometry=None) -> PlanResult:
+        """Plan up to ``n_candidates`` distinct grasps.
+
+        Parameters
+        ----------
+        depth : (H, W) metres along the camera's +z (uint16 millimetres also accepted when the
+            view is normalised); 0/NaN/inf = no return.
+        camera : intrinsics of ``depth``.
+        initial_pose : hand pose to start from, camera frame; None seeds from surface normals.
+        n_candidates : how many grasps to return at most (>= 1).
+        time_budget_s : wall-clock limit for the whole plan, s (default: the config's).
+        callback : called after every optimizer iteration with an IterationInfo (its pose in the
+            planning frame); raise StopIteration to cancel.
+        geometry : an ObjectGeometry in the camera frame for the barrier (a known mesh); only
+            used when planning directly on a network view.
+
+        Returns
+        -------
+        PlanResult with grasps in the camera frame of ``depth``.
+        """
+        started = time.perf_counter()
+        budget = time_budget_s if time_budget_s is not None else self.config.optimizer.time_budget_s
+        deadline = None if budget is None else started + budget
+        try:
+            if int(n_candidates) < 1:
+                raise ValueError(f"n_candidates must be >= 1, got {n_candidates}")
+            if budget is not None and not budget > 0:
+                raise ValueError(f"time_budget_s must be > 0, got {budget}")
+            initial = None if initial_pose is None else check_pose(initial_pose)
+            frame = self._planning_frame(depth, camera, initial, geometry)
+        except ValueError as exc:
+            return PlanResult((), False, PlanStatus.INVALID_INPUT, str(exc), initial_pose)
+        view_s = time.perf_counter() - started
+        try:
+            return self._plan_in_frame(frame, initial, int(n_candidates), deadline, callback, started, view_s)
+        except ValueError as exc:
+            return PlanResult((), False, PlanStatus.INVALID_INPUT, str(exc), initial)
+        except Exception as exc:  # reported to the node as INTERNAL_ERROR, not a crashed action
+            return PlanResult((), False, PlanStatus.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", initial)
+
+    # --- steps -------------------------------------------------------------------------------
+    def _planning_frame(self, depth, camera, initial, geometry) -> "_Frame":
+        """Where to plan: the image itself, or the virtual top-down view of the target object."""
+        mode = self.config.planner.view
+        depth_arr = np.asarray(depth)
+        is_network_view = depth_arr.shape == tuple(self.input_shape)
+        if mode == "direct" or (mode == "auto" and is_network_view):
+            return _Frame(check_depth(depth_arr, camera), camera, None, geometry)
+        from grasp_planner.perception.view import normalize_view  # only real images need perception
+        check_depth(depth_arr.astype(float) if depth_arr.dtype.kind in "ui" else depth_arr, camera)
+        view = normalize_view(depth_arr, camera, initial, resolution=int(self.input_shape[0]))
+        scene = view.scene_geometry() if self.config.barrier.enabled else None
+        return _Frame(view.depth, view.camera, view.T_camera_virtual, scene)
+
+    def _plan_in_frame(self, frame: "_Frame", initial: Pose | None, n_candidates: int,
+                       deadline: float | None, callback, started: float, view_s: float) -> PlanResult:
+        config = self.config
+        prepared = prepare_image(frame.depth, frame.camera, self.scorer, frame.geometry, config)
+        rng = np.random.default_rng(config.multistart.seed)
+        n_starts = max(config.multistart.n_starts, n_candidates)
+        if initial is None:
+            starts = surface_starts(frame.depth, frame.camera, n_starts, config.multistart, rng)
+        else:
+            starts = perturbed_starts(frame.to_plan(initial), n_starts, config.multistart, rng)
+        runs = optimize_starts(prepared, starts, self.scorer, config, callback, deadline)
+        ranked = rank_distinct(runs, n_candidates, config.multistart.min_separation_m,
+                               config.multistart.min_separation_rad)
+        grasps = tuple(PlannedGrasp(frame.to_camera(r.pose), r.logit, r.probability, r.distance, r.n_iter)
+                       for r in ranked)
+        best = ranked[0] if ranked else None
+        timings = {"view": view_s, "features": prepared.timings["features"],
+                   "barrier": prepared.timings["barrier_build"] + sum(r.timings.get("barrier", 0.0) for r in runs),
+                   "optimization": sum(r.timings.get("optimization", 0.0) for r in runs),
+                   "total": time.perf_counter() - started}
+        reason, message = _judge(runs, best, config.planner.min_probability)
+        trajectory = tuple(frame.to_camera(p) for p in best.trajectory) if best is not None else ()
+        return PlanResult(grasps, reason == PlanStatus.OK, reason, message,
+                          frame.to_camera(starts[0]) if initial is None else initial, trajectory, timings)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The image the planner works on, and the map from its frame back to the input camera's."""
+
+    depth: np.ndarray
+    camera: PinholeCamera
+    T_camera_plan: Pose | None      # None: planning in the input camera's frame
+    geometry: object | None
+
+    def to_plan(self, pose_camera: Pose) -> Pose:
+        return pose_camera if self.T_camera_plan is None else self.T_camera_plan.inverse() @ pose_camera
+
+    def to_camera(self, pose_plan: Pose) -> Pose:
+        return pose_plan if self.T_camera_plan is None else self.T_camera_plan @ pose_plan
+
+
+def _judge(runs: list[OptimizationResult], best: OptimizationResult | None,
+           min_probability: float) -> tuple[PlanStatus, str]:
+    """The plan's status from its runs: canceled, timed out with nothing, colliding, weak, or OK."""
+    statuses = {r.status for r in runs}
+    if OptimizationStatus.CANCELED in statuses:
+        return PlanStatus.CANCELED, "canceled by the callback"
+    if best is None:
+        if OptimizationStatus.TIMEOUT in statuses:
+            return PlanStatus.TIMEOUT, "the time budget ran out before any candidate finished"
+        return PlanStatus.INTERNAL_ERROR, "; ".join(r.message for r in runs) or "no optimization ran"
+    summary = (f"best of {len(runs)} start(s): score {best.logit:.2f}, p={best.probability:.2f}, "
+               f"distance {best.distance * 1000:.1f} mm, {best.n_iter} iterations ({best.status.name})")
+    if best.status == OptimizationStatus.FAILED:
+        return PlanStatus.INTERNAL_ERROR, best.message
+    if not best.success:
+        return PlanStatus.NO_FEASIBLE_GRASP, "every candidate touches the scene; " + summary
+    if best.probability < min_probability:
+        return PlanStatus.LOW_SCORE, f"probability below {min_probability}; " + summary
+    return PlanStatus.OK, summary

@@ -1,0 +1,74 @@
+"""rviz markers: the hand drawn from its link boxes, coloured by score, and the optimization path."""
+from __future__ import annotations
+
+import numpy as np
+
+from grasp_planner.hand import kinematics
+from grasp_planner.pose import Pose
+
+#: colour of the hand at the initial pose (grey, translucent)
+INITIAL_RGBA = (0.6, 0.6, 0.6, 0.35)
+#: colour of the optimization path
+PATH_RGBA = (0.2, 0.4, 1.0, 1.0)
+
+
+def score_colour(probability: float, alpha: float = 0.8) -> tuple[float, float, float, float]:
+    """Red (0) through yellow (0.5) to green (1) for a success probability."""
+    p = float(np.clip(probability, 0.0, 1.0))
+    return (min(1.0, 2.0 * (1.0 - p)), min(1.0, 2.0 * p), 0.0, alpha)
+
+
+def hand_boxes(T_frame_hand: Pose, q) -> list[tuple[Pose, np.ndarray]]:
+    """Each link's collision box as (box-centre pose in the frame, full size xyz in m)."""
+    mats = kinematics.box_matrices(T_frame_hand.matrix(), q)
+    return [(Pose.from_matrix(m), 2.0 * half) for m, half in zip(mats, kinematics.BOX_HALF_EXTENTS)]
+
+
+def path_positions(trajectory) -> np.ndarray:
+    """``(N, 3)`` positions from a sequence of ``Pose`` or 4x4 matrices (empty if none)."""
+    points = [p.translation if isinstance(p, Pose) else np.asarray(p, float)[:3, 3] for p in (trajectory or [])]
+    return np.asarray(points, dtype=float).reshape(-1, 3)
+
+
+def _colour(rgba):
+    from std_msgs.msg import ColorRGBA
+
+    r, g, b, a = (float(v) for v in rgba)
+    return ColorRGBA(r=r, g=g, b=b, a=a)
+
+
+def _hand_markers(namespace: str, T_frame_hand: Pose, q, rgba, header) -> list:
+    from visualization_msgs.msg import Marker
+
+    from grasp_planner.ros.conversions import pose_to_pose_msg
+
+    out = []
+    for i, (pose, size) in enumerate(hand_boxes(T_frame_hand, q)):
+        m = Marker(header=header, ns=namespace, id=i, type=Marker.CUBE, action=Marker.ADD)
+        m.pose = pose_to_pose_msg(pose)
+        m.scale.x, m.scale.y, m.scale.z = (float(v) for v in size)
+        m.color = _colour(rgba)
+        out.append(m)
+    return out
+
+
+def marker_array_msg(header, initial: Pose | None, grasp: Pose | None, probability: float, q,
+                     trajectory=None):
+    """MarkerArray: hands at the initial and optimized poses and the path between; old markers cleared."""
+    from geometry_msgs.msg import Point
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    markers = [Marker(header=header, action=Marker.DELETEALL)]
+    if initial is not None:
+        markers += _hand_markers("initial_hand", initial, q, INITIAL_RGBA, header)
+    if grasp is not None:
+        markers += _hand_markers("grasp_hand", grasp, q, score_colour(probability), header)
+    points = path_positions(trajectory)
+    if len(points) >= 2:
+        path = Marker(header=header, ns="optimization_path", id=0, type=Marker.LINE_STRIP, action=Marker.ADD)
+        path.pose.orientation.w = 1.0
+        path.scale.x = 0.003
+        path.color = _colour(PATH_RGBA)
+        path.points = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in points]
+        markers.append(path)
+    return MarkerArray(markers=markers)

@@ -1,0 +1,136 @@
+"""The paper's qualified-grasp sampling: slide a fixed-orientation hand across the object.
+
+A pose is *qualified* when the open hand is clear of the object and closing the fingers would hit it
+(Sec. III-A, Fig. 3). Per slide: a hand orientation uniform on SO(3), a movement direction uniform on
+the sphere, and a line along that direction passing near the object; the hand moves along the line in
+``slide_step_m`` steps with its orientation fixed and every position is checked. The slide stops at
+the first position where the open hand touches the object (a real hand cannot pass through it, and
+Klamp't's box-mesh distance cannot tell a link inside a closed mesh from one outside).
+
+The open hand must clear the object by ``clearance_m`` (the summed collision padding of the
+simulator, shared/notes/klampt-sim.md "Pitfalls": a pose that starts inside the padding kicks the
+object and 0/40 such grasps were robust).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+# hand before geometry: grasp_planner.geometry imports hand.kinematics and hand imports geometry
+from grasp_planner.hand import closed_hand_would_collide, open_configuration  # noqa: I001
+from grasp_planner.geometry import ObjectGeometry, hand_boxes
+from grasp_planner.sim.config import SimConfig
+from grasp_planner.sim.simulate import check_mesh
+
+# Radius (m) of a sphere about the grasp centre that holds the open hand and every closing finger:
+# palm half-diagonal and finger length of hand/dimensions.py (13x13x8 cm palm, 57+38+35 mm fingers).
+_HAND_REACH_M = 0.16
+
+
+def _random_unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
+    v = rng.normal(size=(n, 3))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _perpendicular_offset(rng: np.random.Generator, direction: np.ndarray, radius: float) -> np.ndarray:
+    """A point uniform in the disc of ``radius`` perpendicular to ``direction``."""
+    helper = np.array([1.0, 0.0, 0.0]) if abs(direction[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = np.cross(direction, helper)
+    u /= np.linalg.norm(u)
+    w = np.cross(direction, u)
+    r = radius * np.sqrt(rng.uniform())
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    return r * (np.cos(angle) * u + np.sin(angle) * w)
+
+
+class QualifiedSampler:
+    """Qualified-pose sampler for one object (keeps its Klamp't geometry between slides)."""
+
+    def __init__(self, vertices, faces, config: SimConfig | None = None):
+        self.config = config if config is not None else SimConfig.load()
+        vertices, faces = check_mesh(vertices, faces)
+        self.geometry = ObjectGeometry.from_mesh(vertices, faces)
+        lo, hi = vertices.min(0), vertices.max(0)
+        self.centre = (lo + hi) / 2.0
+        self.radius = float(np.linalg.norm(vertices - self.centre, axis=1).max())
+        self.q_open = open_configuration(self.config.hand.open_mode)
+
+    def _open_hand_state(self, T_obj_hand: np.ndarray) -> str:
+        """'clear' (farther than the clearance), 'close' (within it) or 'collides' (touching or crossing)."""
+        boxes = hand_boxes()
+        boxes.place(self.q_open)
+        self.geometry.place_in_hand_frame(T_obj_hand)
+        obj = self.geometry.geometry
+        clearance = self.config.qualify.clearance_m
+        near = [box for box in boxes.geometries if box.withinDistance(obj, clearance)]
+        if not near:
+            return "clear"
+        return "collides" if any(box.collides(obj) for box in near) else "close"
+
+    def slide(self, rng: np.random.Generator) -> np.ndarray:
+        """One slide: its qualified poses, ``(k, 4, 4)`` T_obj_hand, k <= ``poses_per_slide`` (may be 0)."""
+        cfg = self.config.qualify
+        rotation = Rotation.random(random_state=rng).as_matrix()
+        direction = _random_unit_vectors(rng, 1)[0]
+        offset = _perpendicular_offset(rng, direction, cfg.lateral_offset_fraction * self.radius)
+        grasp_centre = rotation @ np.array([0.0, 0.0, cfg.grasp_centre_z_m])
+        half_length = self.radius + _HAND_REACH_M
+        found = []
+        for s in np.arange(-half_length, half_length + 1e-12, cfg.slide_step_m):
+            centre = self.centre + offset + s * direction
+            if np.linalg.norm(centre - self.centre) > self.radius + _HAND_REACH_M + cfg.clearance_m:
+                continue  # too far for any link to touch
+            T = np.eye(4)
+            T[:3, :3] = rotation
+            T[:3, 3] = centre - grasp_centre
+            state = self._open_hand_state(T)
+            if state == "collides":
+                break
+            if state == "clear" and closed_hand_would_collide(T, self.geometry, self.config.hand.open_mode):
+                found.append(T)
+        found = np.array(found).reshape(-1, 4, 4)
+        if len(found) > cfg.poses_per_slide:
+            found = found[np.sort(rng.choice(len(found), cfg.poses_per_slide, replace=False))]
+        return found
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Up to ``n`` qualified poses ``(K, 4, 4)``, K < n only after ``n * max_slides_per_pose`` slides."""
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        if int(n) != n or n < 0:
+            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        poses = []
+        count = 0
+        for _ in range(int(n) * self.config.qualify.max_slides_per_pose):
+            if count >= n:
+                break
+            found = self.slide(rng)
+            poses.append(found)
+            count += len(found)
+        out = np.concatenate(poses) if poses else np.empty((0, 4, 4))
+        return out[:int(n)]
+
+
+def sample_qualified_poses(vertices, faces, rng: np.random.Generator, n: int,
+                           config: SimConfig | None = None) -> np.ndarray:
+    """Qualified hand poses on an object by the paper's sliding procedure.
+
+    Parameters
+    ----------
+    vertices : (V, 3) array
+        Object mesh vertices, object frame, metres.
+    faces : (F, 3) int array
+        Triangle vertex indices.
+    rng : np.random.Generator
+        Draws orientations, directions and line offsets.
+    n : int
+        Poses wanted.
+    config : SimConfig, optional
+        Uses ``qualify`` (slide step, clearance, ...) and ``hand.open_mode``; default ``SimConfig.load()``.
+
+    Returns
+    -------
+    (K, 4, 4) array
+        ``T_obj_hand`` (palm frame in the object frame), K <= n; K < n for objects the hand cannot grasp.
+    """
+    return QualifiedSampler(vertices, faces, config).sample(rng, n)

@@ -1,0 +1,361 @@
+"""Klamp't dynamic simulation of one grasp: close the hand on a free-floating object, then shake it.
+
+Method and every setting follow shared/notes/klampt-sim.md (measured on klampt 0.10.1):
+
+* the world holds the hand at the origin (world frame = hand frame) and the object at
+  ``inv(T_obj_hand)``; gravity is zero, so the object only moves when the hand pushes it;
+* the hand's floating-base root (link 5, ``palm``) is kinematic (``enableDynamics(False)``): it holds
+  still under finger forces and is shaken by setting its velocity each control step;
+* fingers close one phalanx at a time (proximal until it touches, then medial, then distal), an
+  approximation of the Robotiq's underactuation that the note found to keep objects in place;
+* labels: the object still moving after the closing time -> FAILED; else shaken ``shake.count`` times
+  along random hand x, y, z; its COM leaving the hand box -> LOOSE; otherwise ROBUST.
+
+One WorldModel (robot + object) is built per object and reused; a fresh Simulator is built per grasp
+after resetting the robot's and the object's pose and velocity in the world, which the note found
+bit-reproducible (``sim.reset()`` drops contact-feedback registrations and is not used).
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from klampt import Geometry3D, Simulator, TriangleMesh, WorldModel
+from klampt.robotsim import set_random_seed
+
+from grasp_planner.hand import kinematics as kin
+from grasp_planner.hand.urdf import urdf_path
+from grasp_planner.pose import invert_transform
+from grasp_planner.sim.config import SimConfig
+from grasp_planner.sim.labels import GraspLabel, SimOutcome
+from grasp_planner.sim.mass import object_mass_properties
+from grasp_planner.sim.quiet import silenced_output
+
+PALM_LINK_INDEX = 5  # floating base: base0..base4, then the root link (docs/architecture.md)
+FINGERS = ("a", "b", "c")
+_IDENTITY_R = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+
+
+def _joint_link(joint: str) -> str:
+    """The URDF child link of a hand joint: palm_finger_b_joint -> finger_b_link_0, finger_a_joint_2 -> finger_a_link_2."""
+    if joint.startswith("palm_"):
+        return joint[len("palm_"):-len("_joint")] + "_link_0"
+    return joint.replace("_joint_", "_link_")
+
+
+def check_mesh(vertices, faces) -> tuple[np.ndarray, np.ndarray]:
+    """``(vertices (V,3) float, faces (F,3) int32)``; ValueError naming the bad input otherwise."""
+    vertices = np.asarray(vertices, dtype=float)
+    faces = np.asarray(faces)
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or len(vertices) < 4:
+        raise ValueError(f"vertices must be (V>=4, 3) metres, got shape {vertices.shape}")
+    if not np.all(np.isfinite(vertices)):
+        raise ValueError("vertices must be finite")
+    if faces.ndim != 2 or faces.shape[1] != 3 or len(faces) < 4:
+        raise ValueError(f"faces must be (F>=4, 3) vertex indices, got shape {faces.shape}")
+    if not np.issubdtype(faces.dtype, np.integer) or faces.min() < 0 or faces.max() >= len(vertices):
+        raise ValueError(f"faces must be integer indices into the {len(vertices)} vertices")
+    return vertices, faces.astype(np.int32)
+
+
+def check_pose(T, name: str = "T_obj_hand") -> np.ndarray:
+    """One rigid 4x4 transform as float; ValueError naming ``name`` if it is not one."""
+    T = np.asarray(T, dtype=float)
+    if T.shape != (4, 4) or not np.all(np.isfinite(T)):
+        raise ValueError(f"{name} must be one finite 4x4 matrix, got shape {T.shape}")
+    if not np.allclose(T[:3, :3] @ T[:3, :3].T, np.eye(3), atol=1e-6) or not np.allclose(T[3], [0, 0, 0, 1]):
+        raise ValueError(f"{name} must be a rigid transform (orthonormal rotation, last row 0 0 0 1)")
+    return T
+
+
+@dataclass
+class _Finger:
+    """Closing state of one finger: its phalanx DOFs (robot link indices) and the active stage 0..3."""
+
+    dofs: list
+    link_ids: list
+    stage: int = 0
+    touched: set = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class ClosingResult:
+    """What the closing phase produced.
+
+    ``failed``: the object was still moving (or out of the hand) at the end; ``time_s``: simulated
+    closing time (s); ``displacement_m``: COM travel (m, hand frame); ``q_hand``: final joint vector
+    ``(11,)`` in ``hand.JOINT_NAMES`` order (rad); touching counts as in SimOutcome.
+    """
+
+    failed: bool
+    time_s: float
+    displacement_m: float
+    fingers_touching: int
+    contact_count: int
+    q_hand: np.ndarray
+
+
+class GraspSimulator:
+    """Labels hand poses on one object by Klamp't simulation.
+
+    Parameters
+    ----------
+    vertices : (V, 3) array
+        Object mesh vertices, object frame, metres (decimate to <= ~2k triangles: contacts cost 4-7x more
+        on meshes than on primitives, note "Open risks").
+    faces : (F, 3) int array
+        Triangle vertex indices.
+    config : SimConfig, optional
+        Physical parameters (default ``SimConfig.load()``).
+    quiet : bool
+        Silence the C++ layer's prints during construction and simulation.
+    """
+
+    def __init__(self, vertices, faces, config: SimConfig | None = None, quiet: bool = True):
+        self.config = config if config is not None else SimConfig.load()
+        self.quiet = quiet
+        vertices, faces = check_mesh(vertices, faces)
+        self.mass = object_mass_properties(vertices, faces, self.config.object)
+        with silenced_output(quiet):
+            self.world = WorldModel()
+            self.robot = self.world.loadRobot(urdf_path())
+            if self.robot.numLinks() == 0:
+                raise RuntimeError(f"could not load the hand URDF {urdf_path()}")
+            self.object = self.world.makeRigidObject("object")
+            mesh = TriangleMesh()
+            mesh.setVertices(np.ascontiguousarray(vertices))
+            mesh.setIndices(np.ascontiguousarray(faces))
+            self.object.geometry().set(Geometry3D(mesh))
+        mass = self.object.getMass()
+        mass.setMass(self.mass.mass_kg)
+        mass.setCom(self.mass.com_m.tolist())
+        mass.setInertia(self.mass.inertia_kg_m2.reshape(-1).tolist())
+        self.object.setMass(mass)
+        params = self.object.getContactParameters()
+        params.kFriction = self.config.physics.friction
+        params.kRestitution = self.config.physics.restitution
+        self.object.setContactParameters(params)
+        self._set_effort_limits()
+        self._hand_dofs = np.array([self.robot.link(_joint_link(joint)).getIndex() for joint in kin.JOINT_NAMES])
+        self._open_q = self._open_configuration()
+        lower, upper = self.robot.getJointLimits()
+        margin = self.config.closing.limit_margin_rad
+        self._upper = np.asarray(upper) - margin
+        self._lower = np.asarray(lower) + margin
+
+    # --- setup -------------------------------------------------------------------------------------
+    def _set_effort_limits(self) -> None:
+        """Finger torque limits from the config (the closing force), applied to the model."""
+        tmax = np.asarray(self.robot.getTorqueLimits(), dtype=float)
+        finger = np.isfinite(tmax) & (tmax > 0)
+        finger[:PALM_LINK_INDEX + 1] = False
+        tmax[finger] = self.config.hand.effort_nm
+        self.robot.setTorqueLimits(tmax.tolist())
+
+    def _open_configuration(self) -> np.ndarray:
+        """Full robot configuration (floating base at identity) of the open hand."""
+        q = np.zeros(self.robot.numLinks())
+        q[self._hand_dofs] = kin.open_configuration(self.config.hand.open_mode)
+        return q
+
+    def _new_simulation(self, T_hand_obj: np.ndarray, seed: int):
+        """Reset the world to the initial state of one grasp and build a fresh Simulator on it.
+
+        ``seed`` seeds the C++ layer's random generator, which ODE's solver draws from: without it
+        the same grasp gives different results on the second call in a process (measured).
+        """
+        physics = self.config.physics
+        set_random_seed(int(seed))
+        self.robot.setConfig(self._open_q.tolist())
+        self.robot.setVelocity([0.0] * self.robot.numLinks())
+        self.object.setTransform(T_hand_obj[:3, :3].T.reshape(-1).tolist(), T_hand_obj[:3, 3].tolist())
+        self.object.setVelocity([0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
+        sim = Simulator(self.world)
+        sim.setGravity([0.0, 0.0, 0.0])
+        sim.setSimStep(physics.sim_dt_s)
+        sim.setSetting("adaptiveTimeStepping", "1" if physics.adaptive_time_stepping else "0")
+        sim.setSetting("maxContacts", str(physics.max_contacts))
+        obj_body = sim.body(self.object)
+        obj_body.setCollisionPadding(physics.padding_m)
+        obj_id = self.object.getID()
+        for i in range(PALM_LINK_INDEX, self.robot.numLinks()):
+            link = self.robot.link(i)
+            body = sim.body(link)
+            body.setCollisionPadding(physics.padding_m)
+            surface = body.getSurface()
+            surface.kFriction = physics.friction
+            surface.kRestitution = physics.restitution
+            body.setSurface(surface)
+            sim.enableContactFeedback(link.getID(), obj_id)
+        sim.body(self.robot.link(PALM_LINK_INDEX)).enableDynamics(False)
+        controller = sim.controller(0)
+        controller.setRate(physics.control_dt_s)
+        n = self.robot.numDrivers()
+        hand = self.config.hand
+        controller.setPIDGains([hand.pid_kp] * n, [hand.pid_ki] * n, [hand.pid_kd] * n)
+        return sim
+
+    def _fingers(self) -> list[_Finger]:
+        fingers = []
+        for f in FINGERS:
+            links = [self.robot.link(f"finger_{f}_link_{j}") for j in (1, 2, 3)]
+            fingers.append(_Finger([link.getIndex() for link in links], [link.getID() for link in links]))
+        return fingers
+
+    # --- phases ------------------------------------------------------------------------------------
+    def _com(self, sim) -> np.ndarray:
+        return np.asarray(sim.body(self.object).getTransform()[1])
+
+    def _close(self, sim, early_exit: bool) -> ClosingResult:
+        """Close the fingers stage by stage; FAILED when the object is still moving at the end."""
+        cfg, physics = self.config.closing, self.config.physics
+        exits = self.config.early_exit
+        dt = physics.control_dt_s
+        n_steps = int(round(cfg.duration_s / dt))
+        window = max(1, int(round(cfg.still_window_s / dt)))
+        obj_id = self.object.getID()
+        palm_id = self.robot.link(PALM_LINK_INDEX).getID()
+        fingers = self._fingers()
+        command = self._open_q.copy()
+        zero_velocity = [0.0] * len(command)
+        com_start = self._com(sim)
+        history = deque([com_start], maxlen=window + 1)
+        controller = sim.controller(0)
+        failed, step = False, 0
+        for step in range(1, n_steps + 1):
+            for finger in fingers:
+                if finger.stage < 3:
+                    dof = finger.dofs[finger.stage]
+                    command[dof] = min(command[dof] + cfg.speed_rad_s * dt, self._upper[dof])
+            controller.setPIDCommand(command.tolist(), zero_velocity)
+            sim.simulate(dt)
+            actual = sim.getActualConfig(0)
+            any_contact = sim.hadContact(palm_id, obj_id)
+            for finger in fingers:
+                touching = [j for j, link_id in enumerate(finger.link_ids) if sim.hadContact(link_id, obj_id)]
+                finger.touched.update(touching)
+                any_contact = any_contact or bool(touching)
+                if finger.stage >= 3:
+                    continue
+                deepest = max(touching, default=-1)
+                if deepest >= finger.stage:
+                    for j in range(deepest + 1):
+                        dof = finger.dofs[j]
+                        command[dof] = min(actual[dof] + cfg.squeeze_rad, self._upper[dof])
+                    finger.stage = deepest + 1
+                elif command[finger.dofs[finger.stage]] >= self._upper[finger.dofs[finger.stage]]:
+                    finger.stage += 1
+            com = self._com(sim)
+            history.append(com)
+            if not early_exit or step < window:
+                continue
+            speed = np.linalg.norm(com - history[0]) / (dt * (len(history) - 1))
+            if not self.config.hand_box.holds(com, com_start):
+                failed = True
+                break
+            fingers_done = all(finger.stage >= 3 for finger in fingers)
+            if fingers_done and not any_contact and speed > exits.free_flight_speed_m_s:
+                failed = True  # nothing can stop a free object in zero g once the fingers are locked
+                break
+            if fingers_done and step * dt >= exits.min_closing_s and speed < cfg.still_speed_m_s:
+                break
+        else:
+            com = history[-1]
+            speed = np.linalg.norm(com - history[0]) / (dt * (len(history) - 1))
+            failed = speed >= cfg.still_speed_m_s or not self.config.hand_box.holds(com, com_start)
+        actual = np.asarray(sim.getActualConfig(0))
+        return ClosingResult(failed=failed, time_s=step * dt,
+                             displacement_m=float(np.linalg.norm(history[-1] - com_start)),
+                             fingers_touching=sum(1 for finger in fingers if finger.touched),
+                             contact_count=sum(len(finger.touched) for finger in fingers),
+                             q_hand=actual[self._hand_dofs])
+
+    def _shake(self, sim, rng: np.random.Generator, early_exit: bool) -> tuple[bool, bool, int]:
+        """Shake the kinematic palm; returns (held at the end, held after shake 1, shakes simulated)."""
+        cfg, dt = self.config.shake, self.config.physics.control_dt_s
+        palm = sim.body(self.robot.link(PALM_LINK_INDEX))
+        steps = max(1, int(round(cfg.duration_s / dt)))
+        held, held_after_first, done = True, True, 0
+        reference = self._com(sim)
+        for k in range(cfg.count):
+            amplitude = rng.uniform(-cfg.amplitude_m, cfg.amplitude_m, size=3)
+            for i in range(steps):
+                # there-and-back cosine move: x(t) = a (1 - cos(2 pi t / T)) / 2, velocity at the step midpoint
+                phase = 2.0 * np.pi * i / steps
+                middle = 2.0 * np.pi * (i + 0.5) / steps
+                palm.setObjectTransform(_IDENTITY_R, (amplitude * (1.0 - np.cos(phase)) / 2.0).tolist())
+                velocity = amplitude * np.pi / cfg.duration_s * np.sin(middle)
+                palm.setVelocity([0.0, 0.0, 0.0], velocity.tolist())
+                sim.simulate(dt)
+            palm.setObjectTransform(_IDENTITY_R, [0.0, 0.0, 0.0])
+            palm.setVelocity([0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
+            done = k + 1
+            held = held and self.config.hand_box.holds(self._com(sim), reference)
+            if k == 0:
+                held_after_first = held
+            if early_exit and not held:
+                return held, held_after_first, done
+        sim.simulate(cfg.settle_s)
+        held = held and self.config.hand_box.holds(self._com(sim), reference)
+        return held, held_after_first, done
+
+    # --- public ------------------------------------------------------------------------------------
+    def close(self, T_obj_hand, fix_object: bool = False, early_exit: bool | None = None,
+              seed: int = 0) -> ClosingResult:
+        """Only close the hand (no shakes); ``fix_object`` makes the object immovable (a wall to close on).
+
+        Parameters
+        ----------
+        T_obj_hand : (4, 4) array
+            Hand pose in the object frame, metres.
+        fix_object : bool
+            Disable the object's dynamics, so fingers must stop at it.
+        early_exit : bool, optional
+            Override ``config.early_exit.enabled``.
+        seed : int
+            Seed of the simulator's internal random generator.
+        """
+        T = check_pose(T_obj_hand)
+        early = self.config.early_exit.enabled if early_exit is None else early_exit
+        with silenced_output(self.quiet):
+            sim = self._new_simulation(invert_transform(T), seed)
+            if fix_object:
+                sim.body(self.object).enableDynamics(False)
+            return self._close(sim, early)
+
+    def label(self, T_obj_hand, rng: np.random.Generator, early_exit: bool | None = None) -> SimOutcome:
+        """Simulate one grasp and label it.
+
+        Parameters
+        ----------
+        T_obj_hand : (4, 4) array
+            Hand pose (palm frame, +z approach) in the object frame, metres.
+        rng : np.random.Generator
+            Draws the simulator's seed and the shake offsets; the same seed gives the same outcome.
+        early_exit : bool, optional
+            Override ``config.early_exit.enabled`` (the benchmark's baseline passes False).
+
+        Returns
+        -------
+        SimOutcome
+        """
+        start = time.perf_counter()
+        T = check_pose(T_obj_hand)
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        early = self.config.early_exit.enabled if early_exit is None else early_exit
+        seed = int(rng.integers(2**31 - 1))
+        with silenced_output(self.quiet):
+            sim = self._new_simulation(invert_transform(T), seed)
+            closing = self._close(sim, early)
+            if closing.failed:
+                label, after_first, shakes = GraspLabel.FAILED, False, 0
+            else:
+                held, after_first, shakes = self._shake(sim, rng, early)
+                label = GraspLabel.ROBUST if held else GraspLabel.LOOSE
+        return SimOutcome(label=label, robust_after_1_shake=bool(after_first),
+                          object_displacement_m=closing.displacement_m, closing_time_s=closing.time_s,
+                          fingers_touching=closing.fingers_touching, contact_count=closing.contact_count,
+                          shakes_done=shakes, sim_wall_time_s=time.perf_counter() - start)

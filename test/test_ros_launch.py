@@ -1,0 +1,66 @@
+"""The launch file, the shipped parameters file and the rviz config, checked as files (launch_ros is not on PyPI)."""
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grasp_planner.ros.params import PARAMETERS, params_from_values
+
+ROOT = Path(__file__).resolve().parents[1]
+LAUNCH = ROOT / "launch" / "grasp_planner.launch.py"
+
+
+def node_calls():
+    tree = ast.parse(LAUNCH.read_text())
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "Node"]
+    return [{kw.arg: kw.value for kw in call.keywords} for call in calls]
+
+
+def literal_text(node) -> str:
+    return ast.unparse(node)
+
+
+def test_launch_file_starts_the_console_script_of_this_package():
+    planner = [c for c in node_calls() if ast.literal_eval(c["executable"]) == "grasp_planner_node"]
+    assert len(planner) == 1
+    assert ast.literal_eval(planner[0]["package"]) == "grasp_planner"
+
+
+def test_launch_file_passes_the_params_file_and_remaps_both_depth_topics_into_the_camera_namespace():
+    planner = next(c for c in node_calls() if ast.literal_eval(c["executable"]) == "grasp_planner_node")
+    assert "params_file" in literal_text(planner["parameters"])
+    remapped = [ast.literal_eval(pair.elts[0]) for pair in planner["remappings"].elts]
+    assert remapped == [PARAMETERS["depth_topic"].default, PARAMETERS["camera_info_topic"].default]
+    assert "camera" in literal_text(planner["remappings"])
+
+
+def test_launch_file_starts_rviz_only_when_asked_with_the_shipped_config():
+    rviz = next(c for c in node_calls() if ast.literal_eval(c["executable"]) == "rviz2")
+    assert "IfCondition" in literal_text(rviz["condition"])
+    assert "grasp_planner.rviz" in literal_text(rviz["arguments"])
+    assert (ROOT / "config" / "grasp_planner.rviz").is_file()
+
+
+def test_launch_file_declares_every_argument_it_reads():
+    text = LAUNCH.read_text()
+    tree = ast.parse(text)
+    declared = {ast.literal_eval(n.args[0]) for n in ast.walk(tree)
+                if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "DeclareLaunchArgument"}
+    read = {ast.literal_eval(n.args[0]) for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "LaunchConfiguration"}
+    assert read <= declared
+
+
+def test_shipped_yaml_sets_every_declared_parameter_and_validates():
+    data = yaml.safe_load((ROOT / "config" / "grasp_planner.yaml").read_text())
+    values = data["/**"]["ros__parameters"]
+    assert set(values) == set(PARAMETERS)
+    params = params_from_values(values)
+    assert params.hand_mode == "basic"
+
+
+def test_rviz_config_is_yaml_showing_the_markers_topic():
+    rviz = yaml.safe_load((ROOT / "config" / "grasp_planner.rviz").read_text())
+    topics = [d.get("Topic", {}).get("Value") for d in rviz["Visualization Manager"]["Displays"]]
+    assert "/markers" in topics

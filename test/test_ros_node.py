@@ -1,0 +1,284 @@
+"""Two real processes over DDS: the node runs as a subprocess, this process publishes and calls the action.
+
+Each test gets a fresh rclpy Context and executor; every wait has a timeout. A small untrained
+model is exported once per session (the tests check the plumbing, not grasp quality), and the
+planner's ``min_probability`` is 0 so such a model still yields "successful" grasps.
+"""
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+PlanGrasp = pytest.importorskip("grasp_planner_interfaces.action",
+                                reason="build the interfaces: make interfaces; source scripts/ros_env.sh").PlanGrasp
+
+from geometry_msgs.msg import PoseArray, PoseStamped  # noqa: E402
+from rclpy.action import ActionClient  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.qos import qos_profile_sensor_data  # noqa: E402
+from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
+from visualization_msgs.msg import MarkerArray  # noqa: E402
+
+from grasp_planner.camera import PinholeCamera  # noqa: E402
+from grasp_planner.pose import Pose  # noqa: E402
+from grasp_planner.ros import conversions as conv  # noqa: E402
+from grasp_planner_interfaces.msg import FailureReason, Robotiq3FCommand  # noqa: E402
+
+pytestmark = pytest.mark.timeout(120)
+ROOT = Path(__file__).resolve().parents[1]
+NS = "/gp_test"
+CAMERA = PinholeCamera.from_fov(128, 128, np.deg2rad(40.0))
+FRAME = "camera_depth_optical_frame"
+WAIT_S = 30.0
+
+
+def scene_depth() -> np.ndarray:
+    """A 6 cm box 0.49 m in front of the camera on a table at 0.55 m (float32 metres)."""
+    depth = np.full(CAMERA.shape, 0.55, dtype=np.float32)
+    depth[54:74, 54:74] = 0.49
+    return depth
+
+
+def seed_pose() -> Pose:
+    """Palm 8 cm above the box top, approach axis along the optical axis."""
+    return Pose(np.eye(3), [0.0, 0.0, 0.41])
+
+
+@pytest.fixture(scope="session")
+def model_card(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    from grasp_planner.learning.export import export_model
+    from grasp_planner.learning.model import GraspCNN
+
+    torch.manual_seed(0)
+    return export_model(GraspCNN(), tmp_path_factory.mktemp("model") / "grasp_cnn.onnx").path
+
+
+@pytest.fixture(scope="session")
+def planner_yaml(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "planner.yaml"
+    path.write_text("optimizer:\n  max_iter: 8\nmultistart:\n  n_starts: 2\nplanner:\n  min_probability: 0.0\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def ros_env(tmp_path_factory):
+    """A DDS domain of this module's own, localhost only."""
+    saved = {k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE")}
+    os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randint(30, 99))
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    yield dict(os.environ)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def start_node(env, log_path, *overrides):
+    cmd = [sys.executable, "-m", "grasp_planner.ros.node", "--ros-args",
+           "--params-file", str(ROOT / "config" / "grasp_planner.yaml"), "-r", f"__ns:={NS}"]
+    for item in overrides:
+        cmd += ["-p", item]
+    log = open(log_path, "w")
+    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log
+
+
+@pytest.fixture(scope="module")
+def node_proc(ros_env, model_card, planner_yaml, tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("node") / "node.log"
+    proc, log = start_node(ros_env, log_path, f"model_path:={model_card}", f"planner_config:={planner_yaml}",
+                           "time_budget_s:=1.0", "n_candidates:=3")
+    deadline = time.monotonic() + WAIT_S
+    while "grasp_planner ready" not in log_path.read_text():
+        assert proc.poll() is None, log_path.read_text()
+        assert time.monotonic() < deadline, "node did not start: " + log_path.read_text()
+        time.sleep(0.2)
+    yield proc, log_path
+    proc.send_signal(subprocess.signal.SIGINT)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
+class Peer:
+    """This process's side: publishers, subscriptions and an action client on a private Context."""
+
+    def __init__(self):
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("gp_test_peer", namespace=NS, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.image_pub = self.node.create_publisher(Image, "depth/image", qos_profile_sensor_data)
+        self.info_pub = self.node.create_publisher(CameraInfo, "depth/camera_info", qos_profile_sensor_data)
+        self.pose_pub = self.node.create_publisher(PoseStamped, "initial_pose", 1)
+        self.client = ActionClient(self.node, PlanGrasp, "plan_grasp")
+        self.received = {}
+        for topic, kind in (("grasp", PoseStamped), ("grasp_candidates", PoseArray), ("markers", MarkerArray),
+                            ("gripper_command", Robotiq3FCommand)):
+            self.node.create_subscription(kind, topic, lambda m, t=topic: self.received.setdefault(t, []).append(m), 5)
+
+    def close(self):
+        self.executor.shutdown()
+        self.client.destroy()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+    def spin_until(self, done, timeout=WAIT_S):
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, "timed out"
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def wait_future(self, future, timeout=WAIT_S):
+        self.spin_until(future.done, timeout)
+        return future.result()
+
+    def publish_scene(self, depth=None, camera=CAMERA, frame=FRAME, encoding_image=None):
+        self.spin_until(lambda: min(self.image_pub.get_subscription_count(),
+                                    self.pose_pub.get_subscription_count()) > 0)
+        image = encoding_image or conv.array_to_image_msg(scene_depth() if depth is None else depth, FRAME)
+        image.header.frame_id = frame
+        info = conv.camera_to_camera_info_msg(camera, frame)
+        for _ in range(3):  # best-effort QoS: send a few times, the node keeps the latest
+            self.image_pub.publish(image)
+            self.info_pub.publish(info)
+            self.executor.spin_once(timeout_sec=0.05)
+        time.sleep(0.3)
+
+    def publish_pose(self, pose=None, frame=FRAME):
+        self.pose_pub.publish(conv.pose_to_pose_stamped_msg(pose or seed_pose(), frame))
+
+    def goal(self, **fields):
+        goal = PlanGrasp.Goal(use_latest_image=False, use_initial_pose=True, n_candidates=2, time_budget=1.0)
+        goal.depth = conv.array_to_image_msg(scene_depth(), FRAME)
+        goal.camera_info = conv.camera_to_camera_info_msg(CAMERA, FRAME)
+        goal.initial_pose = conv.pose_to_pose_stamped_msg(seed_pose(), FRAME)
+        for key, value in fields.items():
+            setattr(goal, key, value)
+        return goal
+
+    def send(self, goal, feedback=None):
+        assert self.client.wait_for_server(timeout_sec=WAIT_S)
+        handle = self.wait_future(self.client.send_goal_async(goal, feedback_callback=feedback))
+        assert handle.accepted
+        return handle, self.wait_future(handle.get_result_async())
+
+
+@pytest.fixture
+def peer(node_proc):
+    p = Peer()
+    yield p
+    p.close()
+
+
+def wait_for_log(log_path, text, timeout=WAIT_S):
+    deadline = time.monotonic() + timeout
+    while text not in log_path.read_text():
+        assert time.monotonic() < deadline, f"{text!r} not logged; log:\n{log_path.read_text()}"
+        time.sleep(0.1)
+
+
+def test_initial_pose_on_topic_publishes_grasp_candidates_markers_and_gripper_command(peer):
+    peer.publish_scene()
+    peer.publish_pose()
+    peer.spin_until(lambda: all(t in peer.received for t in ("grasp", "grasp_candidates", "markers",
+                                                              "gripper_command")))
+    grasp = peer.received["grasp"][0]
+    assert grasp.header.frame_id == FRAME
+    assert 1 <= len(peer.received["grasp_candidates"][0].poses) <= 3
+    namespaces = {m.ns for m in peer.received["markers"][0].markers}
+    assert {"initial_hand", "grasp_hand"} <= namespaces
+    assert peer.received["gripper_command"][0].r_act == 1
+
+
+def test_action_returns_ranked_grasps_after_feedback(peer):
+    feedback = []
+    handle, response = peer.send(peer.goal(), feedback=lambda msg: feedback.append(msg.feedback))
+    result = response.result
+    assert result.success, result.message
+    assert result.reason.code == FailureReason.NONE
+    assert 1 <= len(result.grasps) <= 2
+    scores = [g.score for g in result.grasps]
+    assert scores == sorted(scores, reverse=True)
+    assert result.grasps[0].pose.header.frame_id == FRAME
+    assert feedback and feedback[-1].iteration >= 1
+
+
+def test_action_on_latest_image_plans_without_an_image_in_the_goal(peer):
+    peer.publish_scene()
+    _, response = peer.send(peer.goal(use_latest_image=True, depth=Image(), camera_info=CameraInfo()))
+    assert response.result.success, response.result.message
+
+
+def test_cancel_ends_the_goal_canceled_within_one_iteration(peer):
+    feedback = []
+    assert peer.client.wait_for_server(timeout_sec=WAIT_S)
+    handle = peer.wait_future(peer.client.send_goal_async(
+        peer.goal(time_budget=30.0, n_candidates=20), feedback_callback=lambda m: feedback.append(m.feedback)))
+    peer.spin_until(lambda: len(feedback) >= 1)
+    canceled_at = time.monotonic()
+    peer.wait_future(handle.cancel_goal_async())
+    response = peer.wait_future(handle.get_result_async())
+    assert response.result.reason.code == FailureReason.CANCELED
+    assert response.status == 5  # GoalStatus.STATUS_CANCELED
+    assert time.monotonic() - canceled_at < 5.0
+
+
+def bad_goals():
+    rgb = Image(height=128, width=128, encoding="rgb8", step=384, data=bytes(128 * 384))
+    nan = conv.array_to_image_msg(np.full(CAMERA.shape, np.nan, dtype=np.float32), FRAME)
+    small = conv.camera_to_camera_info_msg(PinholeCamera.from_fov(64, 48, 1.0), FRAME)
+    zero_q = conv.pose_to_pose_stamped_msg(seed_pose(), FRAME)
+    zero_q.pose.orientation.w = 0.0
+    elsewhere = conv.pose_to_pose_stamped_msg(seed_pose(), "unknown_frame")
+    return {
+        "nan_image": ({"depth": nan}, FailureReason.INVALID_INPUT, "not enough valid depth"),
+        "rgb8_encoding": ({"depth": rgb}, FailureReason.INVALID_INPUT, "'rgb8' is not supported"),
+        "size_mismatch": ({"camera_info": small}, FailureReason.INVALID_INPUT, "but the camera is 64x48"),
+        "zero_quaternion": ({"initial_pose": zero_q}, FailureReason.INVALID_INPUT, "quaternion"),
+        "unknown_frame": ({"initial_pose": elsewhere}, FailureReason.TF_UNAVAILABLE, "'unknown_frame'"),
+    }
+
+
+@pytest.mark.parametrize("case", list(bad_goals()))
+def test_bad_goal_is_aborted_with_its_reason_and_the_next_goal_succeeds(peer, node_proc, case):
+    fields, code, text = bad_goals()[case]
+    handle, response = peer.send(peer.goal(**fields))
+    assert not response.result.success
+    assert response.result.reason.code == code
+    assert text in response.result.message
+    wait_for_log(node_proc[1], text)
+    _, response = peer.send(peer.goal())
+    assert response.result.success, response.result.message
+
+
+def test_nan_image_on_topics_is_logged_and_the_next_pose_is_served(peer, node_proc):
+    peer.publish_scene(depth=np.full(CAMERA.shape, np.nan, dtype=np.float32))
+    peer.publish_pose()
+    wait_for_log(node_proc[1], "plan refused (INVALID_INPUT): not enough valid depth")
+    peer.publish_scene()
+    peer.publish_pose()
+    peer.spin_until(lambda: "grasp" in peer.received)
+
+
+def test_node_with_a_missing_model_file_exits_with_a_clear_message(ros_env, tmp_path):
+    proc, log = start_node(ros_env, tmp_path / "node.log", "model_path:=/nonexistent/grasp_cnn.json")
+    try:
+        assert proc.wait(WAIT_S) == 2
+    finally:
+        log.close()
+    text = (tmp_path / "node.log").read_text()
+    assert "cannot start: model file not found" in text and "/nonexistent/grasp_cnn.json" in text

@@ -157,6 +157,7 @@ class HandBoxes:
 
 
 _HAND_BOXES: HandBoxes | None = None
+_BOX_RADII = np.linalg.norm(kin.BOX_HALF_EXTENTS, axis=1)
 
 
 def hand_boxes() -> HandBoxes:
@@ -190,18 +191,46 @@ def hand_distance(geometry: ObjectGeometry, T_frame_hand, q=None) -> float:
 
 
 def hand_distances(geometry: ObjectGeometry, T_frame_hand, q=None) -> np.ndarray:
-    """``hand_distance`` for many hand poses ``(N, 4, 4)`` with one joint vector; returns ``(N,)`` metres."""
+    """``hand_distance`` for many hand poses ``(N, 4, 4)`` with one joint vector; returns ``(N,)`` metres.
+
+    Exact, but fastest when the poses are close to the first one (a finite-difference stencil):
+    every link's distance at the first pose, less how far that link moved, bounds it from below
+    at the other poses, so most links need no Klamp't query there.
+    """
     T = check_transforms(T_frame_hand, "T_frame_hand")
     if T.ndim != 3:
         raise ValueError(f"T_frame_hand must be (N, 4, 4), got shape {T.shape}")
+    q = _default_q(q)
     boxes = hand_boxes()
-    boxes.place(_default_q(q))
+    boxes.place(q)
     obj = geometry.geometry
+    box_mats = kin.box_matrices(T, q)
+    # Lower bounds of each link's distance (exact, never above the true value):
+    # (1) box centre to the geometry's bounding box, less the box's circumradius;
+    lo, hi = geometry.bounds
+    centres = box_mats[..., :3, 3]
+    lower = np.linalg.norm(centres - np.clip(centres, lo, hi), axis=-1) - _BOX_RADII
+    # (2) the link's distance at pose 0 less the farthest any box point moved (centre shift plus
+    #     circumradius times the rotation change; the Frobenius norm bounds the spectral norm).
+    moved = (np.linalg.norm(centres - centres[:1], axis=-1)
+             + _BOX_RADII * np.linalg.norm(box_mats[..., :3, :3] - box_mats[:1, :, :3, :3], axis=(-2, -1)))
     out = np.empty(len(T))
     T_hand_frame = invert_transform(T)
+    first = None
     for n in range(len(T)):
         obj.setCurrentTransform(*klampt_transform(T_hand_frame[n]))
-        out[n] = min(box.distance(obj).d for box in boxes.geometries)
+        if first is None:
+            first = np.array([box.distance_simple(obj) for box in boxes.geometries])
+            out[n] = first.min()
+            continue
+        bound = np.maximum(lower[n], first - moved[n])
+        best = np.inf
+        # nearest bound first; stop once no remaining link can beat the best distance found
+        for i in np.argsort(bound):
+            if bound[i] >= best:
+                break
+            best = min(best, boxes.geometries[i].distance_simple(obj))
+        out[n] = best
     return np.maximum(out, 0.0)
 
 
@@ -211,7 +240,7 @@ def link_distances(geometry: ObjectGeometry, T_frame_hand, q=None) -> np.ndarray
     boxes = hand_boxes()
     boxes.place(_default_q(q))
     geometry.place_in_hand_frame(T)
-    return np.maximum([box.distance(geometry.geometry).d for box in boxes.geometries], 0.0)
+    return np.maximum([box.distance_simple(geometry.geometry) for box in boxes.geometries], 0.0)
 
 
 def hand_collides(geometry: ObjectGeometry, T_frame_hand, q=None) -> bool:

@@ -49,7 +49,7 @@ def write_preview(paths: list[Path], png: Path) -> None:
             ax.set_xticks([])
             ax.set_yticks([])
     fig.tight_layout()
-    fig.savefig(png, dpi=80)
+    fig.savefig(png, dpi=55)
     plt.close(fig)
 
 

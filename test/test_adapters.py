@@ -110,3 +110,11 @@ def test_moveit_grasp_message_copies_every_field():
     assert msg.grasp_pose.header.frame_id == f.frame_id
     assert msg.pre_grasp_approach.direction.vector.z == pytest.approx(1.0)
     assert msg.grasp_quality == pytest.approx(0.87)
+
+
+def test_a_tcp_offset_moves_the_grasp_pose_but_not_the_approach_direction():
+    from grasp_planner.hand.posture import tcp_offset_from_xyzrpy
+    T_hand_tool = tcp_offset_from_xyzrpy([0, 0, -0.1, 0.0, np.pi / 2, 0.0])   # tool z turned 90 deg
+    f = fields(T_hand_tool=T_hand_tool)
+    np.testing.assert_allclose(f.grasp_pose.translation, GRASP.translation - [0, 0, 0.1], atol=1e-12)
+    np.testing.assert_allclose(f.pre_grasp_approach.direction, [0, 0, 1], atol=1e-12)

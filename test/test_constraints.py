@@ -50,9 +50,13 @@ def test_penalty_is_zero_well_inside_and_grows_outside():
 
 def test_penalty_slope_is_continuous_at_both_ends_of_the_soft_band():
     h = 1e-7
+
+    def penalty(e):
+        return soft_excess_penalty(e, ANGLE_GAIN, ANGLE_KNEE)
+
     for s in (-ANGLE_KNEE, ANGLE_KNEE):            # start of the band, and its end (excess = knee)
-        left = (soft_excess_penalty(s, ANGLE_GAIN, ANGLE_KNEE) - soft_excess_penalty(s - h, ANGLE_GAIN, ANGLE_KNEE)) / h
-        right = (soft_excess_penalty(s + h, ANGLE_GAIN, ANGLE_KNEE) - soft_excess_penalty(s, ANGLE_GAIN, ANGLE_KNEE)) / h
+        left = (penalty(s) - penalty(s - h)) / h
+        right = (penalty(s + h) - penalty(s)) / h
         assert abs(left - right) < 1e-3 * ANGLE_GAIN
 
 

@@ -118,3 +118,14 @@ def test_bad_pose_shape_is_rejected():
     geometry = ObjectGeometry.from_points(np.zeros((1, 3)))
     with pytest.raises(ValueError, match="T_frame_hand"):
         hand_distances(geometry, np.eye(3))
+
+
+def test_stencil_distances_equal_the_per_pose_minimum_over_links():
+    # 13 poses a finite-difference stencil apart (5 mm, 0.02 rad): the pruned batch must stay exact
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=0.04)
+    geometry = ObjectGeometry.from_mesh(sphere.vertices, sphere.faces)
+    centre = np.array([0.01, -0.02, -0.1, np.pi, 0.1, 0.3])
+    steps = np.diag([0.005, 0.005, 0.005, 0.02, 0.02, 0.02])
+    T = xyzrpy_to_matrix(np.vstack([centre, centre + steps, centre - steps]))
+    expected = [link_distances(geometry, t).min() for t in T]
+    np.testing.assert_allclose(hand_distances(geometry, T), expected, atol=1e-12)

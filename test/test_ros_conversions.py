@@ -87,7 +87,8 @@ def test_grasp_message_approach_is_the_palm_normal_and_retreat_its_opposite():
     pose = Pose.from_xyzrpy([0, 0, 0.4, math.pi / 2, 0, 0])
     names, q = robotiq.posture("basic", "grasp")
     traj = robotiq.joint_trajectory_msg(names, q, Header())
-    msg = conv.grasp_msg(pose, Header(frame_id="cam"), 1.5, conv.sigmoid(1.5), float("nan"), 7, 0, 0.1, 0.05, traj, traj)
+    msg = conv.grasp_msg(pose, Header(frame_id="cam"), 1.5, conv.sigmoid(1.5), float("nan"), 7, 0, 0.1, 0.05,
+                         traj, traj)
     approach = [msg.approach_direction.x, msg.approach_direction.y, msg.approach_direction.z]
     np.testing.assert_allclose(approach, [0, -1, 0], atol=1e-12)
     assert msg.retreat_direction.y == pytest.approx(1.0) and msg.distance == 0.0
@@ -101,7 +102,8 @@ def test_sigmoid_is_a_half_at_zero_and_saturates_without_overflow():
                                                     ("wide", "grasp", 2, 255), ("scissor", "pre_grasp", 3, 0)])
 def test_register_command_sets_mode_and_closing(mode, stage, r_mod, r_pra):
     cmd = robotiq.register_command(mode, stage, speed=1.0, force=0.0)
-    assert (cmd.r_act, cmd.r_gto, cmd.r_mod, cmd.r_pra, cmd.r_spa, cmd.r_fra, cmd.r_icf) == (1, 1, r_mod, r_pra, 255, 0, 0)
+    registers = (cmd.r_act, cmd.r_gto, cmd.r_mod, cmd.r_pra, cmd.r_spa, cmd.r_fra, cmd.r_icf)
+    assert registers == (1, 1, r_mod, r_pra, 255, 0, 0)
 
 
 def test_register_message_carries_every_register():

@@ -2,7 +2,6 @@
 import ast
 from pathlib import Path
 
-import pytest
 import yaml
 
 from grasp_planner.ros.params import PARAMETERS, params_from_values

@@ -20,7 +20,7 @@ PlanGrasp = pytest.importorskip("grasp_planner_interfaces.action",
                                 reason="build the interfaces: make interfaces; source scripts/ros_env.sh").PlanGrasp
 
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
-from lifecycle_msgs.msg import State, Transition  # noqa: E402
+from lifecycle_msgs.msg import Transition  # noqa: E402
 from lifecycle_msgs.srv import ChangeState, GetState  # noqa: E402
 from rclpy.action import ActionClient  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402

@@ -282,3 +282,39 @@ def test_node_with_a_missing_model_file_exits_with_a_clear_message(ros_env, tmp_
         log.close()
     text = (tmp_path / "node.log").read_text()
     assert "cannot start: model file not found" in text and "/nonexistent/grasp_cnn.json" in text
+
+
+def set_parameter(peer, name, value):
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+
+    client = peer.node.create_client(SetParameters, f"{NS}/grasp_planner/set_parameters")
+    assert client.wait_for_service(timeout_sec=WAIT_S)
+    kind = {float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}[type(value)]
+    field = {float: "double_value", str: "string_value"}[type(value)]
+    param = Parameter(name=name, value=ParameterValue(type=kind, **{field: value}))
+    return peer.wait_future(client.call_async(SetParameters.Request(parameters=[param]))).results[0]
+
+
+def test_live_parameter_change_is_applied_and_a_read_only_one_is_refused_with_its_reason(peer, node_proc):
+    applied = set_parameter(peer, "alpha", 0.06)
+    assert applied.successful, applied.reason
+    wait_for_log(node_proc[1], "parameters changed: {'alpha': 0.06}")
+    refused = set_parameter(peer, "depth_topic", "elsewhere")
+    assert not refused.successful and "read-only" in refused.reason
+    out_of_range = set_parameter(peer, "gripper_force", 3.0)
+    assert not out_of_range.successful
+    _, response = peer.send(peer.goal())
+    assert response.result.success, response.result.message
+
+
+def test_goal_sent_while_another_plans_is_aborted_busy_not_queued(peer):
+    feedback = []
+    assert peer.client.wait_for_server(timeout_sec=WAIT_S)
+    first = peer.wait_future(peer.client.send_goal_async(
+        peer.goal(time_budget=30.0, n_candidates=20), feedback_callback=lambda m: feedback.append(m)))
+    peer.spin_until(lambda: len(feedback) >= 1)
+    _, second = peer.send(peer.goal())
+    assert second.result.reason.code == FailureReason.BUSY and "not queued" in second.result.message
+    peer.wait_future(first.cancel_goal_async())
+    assert peer.wait_future(first.get_result_async()).result.reason.code == FailureReason.CANCELED

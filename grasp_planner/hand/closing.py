@@ -92,7 +92,7 @@ def _close_stage(obj, q: np.ndarray, finger: str, stage: int) -> bool:
         gaps = np.empty(len(idx))
         for k, i in enumerate(idx):
             boxes[i].setCurrentTransform(*geo.klampt_transform(T_joint @ rel[k]))
-            gaps[k] = boxes[i].distance(obj).d
+            gaps[k] = boxes[i].distance_simple(obj)
         if gaps.min() <= CONTACT_TOLERANCE:
             return True
         if q[j] >= upper[j]:

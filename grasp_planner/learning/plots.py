@@ -21,7 +21,7 @@ def plot_run(metrics: dict, out_dir) -> list[Path]:
     paths = []
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [h["train_loss"] for h in history], "o-", label="training batches")
+    ax_loss.plot(epochs, [h["batch_loss"] for h in history], "o-", label="training batches (during the epoch)")
     for part in final:
         ax_loss.plot(epochs, [h[f"{part}_loss"] for h in history], ".--", label=PART_TITLES.get(part, part))
         ax_acc.plot(epochs, [h[f"{part}_accuracy"] for h in history], "o-", label=PART_TITLES.get(part, part))

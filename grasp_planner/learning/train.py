@@ -164,14 +164,14 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
             bar.set_postfix(loss=f"{loss_sum / n:.4f}")
         seconds = time.perf_counter() - start
         scores = {part: evaluate(model, objects, g, pose_encoding, device) for part, g in eval_groups.items()}
-        history.append({"epoch": epoch, "train_loss": loss_sum / max(n, 1), "samples": n,
+        history.append({"epoch": epoch, "batch_loss": loss_sum / max(n, 1), "samples": n,
                         "samples_per_s": n / seconds if seconds > 0 else None,
                         **{f"{p}_accuracy": s["accuracy"] for p, s in scores.items()},
                         **{f"{p}_loss": s["loss"] for p, s in scores.items()}})
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch},
                    out_dir / "checkpoints" / f"epoch_{epoch:03d}.pt")
         if progress:
-            tqdm.write(f"epoch {epoch}: train loss {history[-1]['train_loss']:.4f}, " + ", ".join(
+            tqdm.write(f"epoch {epoch}: batch loss {history[-1]['batch_loss']:.4f}, " + ", ".join(
                 f"{p} acc {s['accuracy']:.3f}" for p, s in scores.items()))
     torch.save(model.state_dict(), out_dir / WEIGHTS)
     results = {"architecture": config.architecture, "seen_new_images": scores["new_images"]["accuracy"],

@@ -11,7 +11,7 @@ Rendering: each point is splatted as a square of half-width ``splat`` pixels, ch
 point spacing (real pixel footprint on the table seen in the virtual image), then empty pixels
 with at least 5 of their 8 neighbours valid take the median of those neighbours (two passes).
 That closes the pinholes of sparse sampling without growing the silhouette. Sensor holes that
-the object's silhouette encloses completely, up to ``MAX_ENCLOSED_HOLE`` pixels, are then filled
+the object's silhouette encloses completely, up to ``MAX_ENCLOSED_HOLE`` real-camera pixels, are filled
 from their rim inwards (each pass: the mean of the valid 8-neighbours); larger enclosed holes stay
 background, since they may be real (a handle, a ring) as they would in a training image.
 """
@@ -32,7 +32,7 @@ from grasp_planner.perception.segment import Cluster, cluster_points, nearest_cl
 FILL_MIN_NEIGHBOURS = 5
 #: number of hole-filling passes
 FILL_PASSES = 2
-#: enclosed holes up to this many virtual pixels are filled (a 10 % hole blob of the sensor is ~100 px)
+#: enclosed holes up to this many real-camera pixels (20 x 20 px: 16 mm across at 0.5 m) are filled
 MAX_ENCLOSED_HOLE = 400
 #: voxel (m) that thins the scene cloud for the barrier, and the radius (m) around the target it keeps
 BARRIER_VOXEL = 0.004
@@ -233,15 +233,14 @@ def fill_enclosed_holes(depth: np.ndarray, max_area: int = MAX_ENCLOSED_HOLE) ->
     return out
 
 
-def _splat_half_width(points_camera: np.ndarray, camera: PinholeCamera, plane: Plane,
-                      virtual_camera: PinholeCamera, virtual_depths: np.ndarray) -> int:
-    """Half-width (px) that closes the gaps between neighbouring real pixels seen in the virtual view."""
+def _point_spacing(points_camera: np.ndarray, camera: PinholeCamera, plane: Plane,
+                   virtual_camera: PinholeCamera, virtual_depths: np.ndarray) -> float:
+    """Distance (virtual px) between the points of neighbouring real pixels, on a surface facing up."""
     z_real = points_camera[:, 2]
     rays = points_camera / np.linalg.norm(points_camera, axis=1, keepdims=True)
     cos_incidence = np.clip(np.abs(rays @ plane.normal), 0.3, 1.0)
     footprint = np.median(z_real / (min(camera.fx, camera.fy) * cos_incidence))  # m between real pixels
-    spacing = footprint * virtual_camera.fx / float(np.median(virtual_depths))  # virtual pixels
-    return int(np.clip(np.ceil(spacing / 2.0 - 0.5), 0, MAX_SPLAT))
+    return float(footprint * virtual_camera.fx / float(np.median(virtual_depths)))
 
 
 def view_of_cluster(scene: SceneAnalysis, target_index: int,
@@ -258,8 +257,10 @@ def view_of_cluster(scene: SceneAnalysis, target_index: int,
     T_camera_virtual = T_camera_world @ view.T_world_camera
     T_virtual_camera = T_camera_virtual.inverse()
     target_virtual = T_virtual_camera.transform_points(target_camera)
-    splat = _splat_half_width(target_camera, scene.camera, scene.plane, view.camera, target_virtual[:, 2])
-    depth = fill_enclosed_holes(fill_small_holes(view.camera.render_points(target_virtual, splat=splat)))
+    spacing = _point_spacing(target_camera, scene.camera, scene.plane, view.camera, target_virtual[:, 2])
+    splat = int(np.clip(np.ceil(spacing / 2.0 - 0.5), 0, MAX_SPLAT))  # half the gap to the next point
+    depth = fill_small_holes(view.camera.render_points(target_virtual, splat=splat))
+    depth = fill_enclosed_holes(depth, int(MAX_ENCLOSED_HOLE * max(spacing, 1.0) ** 2))
     return NormalizedView(
         depth=depth, camera=view.camera, T_camera_virtual=T_camera_virtual, T_camera_world=T_camera_world,
         plane=scene.plane, plane_virtual=scene.plane.transformed(T_virtual_camera),

@@ -309,7 +309,8 @@ class ConstraintSet:
                 gap = np.arctan2(np.linalg.norm(np.cross(da, db)), da @ db)
                 if gap > a.max_angle_rad + b.max_angle_rad + CHECK_TOLERANCE_RAD:
                     found.append(f"approach cones are {np.degrees(gap):.1f} deg apart, more than their "
-                                 f"half-angles {np.degrees(a.max_angle_rad):.1f} + {np.degrees(b.max_angle_rad):.1f} deg")
+                                 f"half-angles {np.degrees(a.max_angle_rad):.1f} + "
+                                 f"{np.degrees(b.max_angle_rad):.1f} deg")
         for i, a in enumerate(boxes):
             for b in boxes[i + 1:]:
                 if a.frame == b.frame and np.any((np.maximum(a.lo, b.lo) - np.minimum(a.hi, b.hi)) > CHECK_TOLERANCE_M):
@@ -353,7 +354,8 @@ def constraints_from_params(params: Mapping, T_camera_output: Pose | None = None
                                 np.radians(float(params.get("approach_cone.max_angle_deg", 30.0))),
                                 params.get("approach_cone.frame", "camera")))
     if params.get("workspace.enabled", False):
-        out.append(WorkspaceBox(params["workspace.lo"], params["workspace.hi"], params.get("workspace.frame", "output")))
+        out.append(WorkspaceBox(params["workspace.lo"], params["workspace.hi"],
+                                params.get("workspace.frame", "output")))
 
     def limit(value, scale=1.0):
         value = float(value)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grasp_planner.hand.posture import HandPosture
+from grasp_planner.hand.posture import HandPosture, apply_tcp_offset
 from grasp_planner.pose import Pose
 
 #: default ros2_control gripper action (gripper_action_controller's ``<controller>/gripper_cmd``)
@@ -63,14 +63,13 @@ def _unit(v, name: str) -> np.ndarray:
 def moveit_grasp_fields(grasp_pose: Pose, frame_id: str, quality: float, pre_grasp: HandPosture,
                         grasp: HandPosture, approach_distance_m: float = 0.10, retreat_distance_m: float = 0.10,
                         min_fraction: float = 0.5, retreat_direction=None, grasp_id: str = "grasp_0",
-                        max_contact_force_n: float = 0.0) -> MoveItGraspFields:
+                        max_contact_force_n: float = 0.0, T_hand_tool: Pose | None = None) -> MoveItGraspFields:
     """The fields of a moveit_msgs/Grasp for one planned grasp.
 
     Parameters
     ----------
     grasp_pose : Pose
-        Hand (TCP) pose in ``frame_id``; apply the robot's ``tcp_offset`` before if MoveIt's
-        end-effector link is not the hand frame.
+        Hand (TCP) pose in ``frame_id``, as planned.
     frame_id : str
         Frame of the pose and of both translation directions.
     quality : float
@@ -84,6 +83,9 @@ def moveit_grasp_fields(grasp_pose: Pose, frame_id: str, quality: float, pre_gra
         the approach axis.
     max_contact_force_n : float
         MoveIt's ``max_contact_force`` (N); 0 disables its check.
+    T_hand_tool : Pose or None
+        The robot's tool frame in the hand frame (``tcp_offset``): the message's grasp_pose is
+        then the tool pose, while approach and retreat stay along the hand's axis.
     """
     if not 0.0 <= min_fraction <= 1.0:
         raise ValueError(f"min_fraction must be in [0, 1], got {min_fraction}")
@@ -91,8 +93,9 @@ def moveit_grasp_fields(grasp_pose: Pose, frame_id: str, quality: float, pre_gra
         raise ValueError(f"approach/retreat distances must be >= 0 m, got {approach_distance_m}, {retreat_distance_m}")
     approach = grasp_pose.rotation[:, 2]               # the hand's +z in frame_id
     retreat = -approach if retreat_direction is None else _unit(retreat_direction, "retreat_direction")
+    target = grasp_pose if T_hand_tool is None else apply_tcp_offset(grasp_pose, T_hand_tool)
     return MoveItGraspFields(
-        id=grasp_id, frame_id=frame_id, grasp_pose=grasp_pose,
+        id=grasp_id, frame_id=frame_id, grasp_pose=target,
         pre_grasp_approach=Translation(frame_id, tuple(float(v) for v in approach), float(approach_distance_m),
                                        float(min_fraction * approach_distance_m)),
         post_grasp_retreat=Translation(frame_id, tuple(float(v) for v in retreat), float(retreat_distance_m),

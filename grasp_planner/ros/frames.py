@@ -19,7 +19,7 @@ class FrameResolver:
     def __init__(self, node):
         self._clock = node.get_clock()
         try:
-            import tf2_ros  # noqa: F401  (imported lazily: not on PyPI)
+            import tf2_ros  # imported lazily: not on PyPI
         except ImportError:
             self._buffer = None
             return

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field
 
 import rclpy
-from action_msgs.msg import GoalStatus  # noqa: F401  (keeps action_msgs an explicit dependency)
 from geometry_msgs.msg import PoseArray, PoseStamped
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
@@ -291,7 +290,10 @@ class GraspPlannerNode(Node):
         changes = {prm.name: prm.value for prm in parameters}
         new = updated(self.params, changes)
         if PLANNER_PARAMS & set(changes):
-            self._planner = make_planner(new)
+            try:
+                self._planner = make_planner(new)
+            except ValueError as err:
+                self.get_logger().error(f"planner not rebuilt, keeping the previous settings for planning: {err}")
         self.params = new
         self.get_logger().info(f"parameters changed: {changes}")
 

@@ -67,7 +67,7 @@ def posture(mode: str, stage: str) -> tuple[tuple[str, ...], np.ndarray]:
     """Joint names and positions (rad) of the hand's 11 joints, open in ``mode`` or fully closed."""
     q = kinematics.open_configuration("basic" if mode == "scissor" else mode)
     if stage == "grasp":
-        lower, upper = kinematics.joint_limits()
+        _, upper = kinematics.joint_limits()
         q = q.copy()
         q[2:] = upper[2:]
     return kinematics.JOINT_NAMES, q

@@ -158,6 +158,9 @@ class HandBoxes:
 
 _HAND_BOXES: HandBoxes | None = None
 _BOX_RADII = np.linalg.norm(kin.BOX_HALF_EXTENTS, axis=1)
+#: links whose bounding-box bound is this much above the nearest link's distance (m) are not
+#: queried at the first pose of a batch; larger than the moves of a finite-difference stencil
+_FIRST_POSE_MARGIN = 0.02
 
 
 def hand_boxes() -> HandBoxes:
@@ -220,8 +223,16 @@ def hand_distances(geometry: ObjectGeometry, T_frame_hand, q=None) -> np.ndarray
     for n in range(len(T)):
         obj.setCurrentTransform(*klampt_transform(T_hand_frame[n]))
         if first is None:
-            first = np.array([box.distance_simple(obj) for box in boxes.geometries])
-            out[n] = first.min()
+            # exact distances for the links that could matter; the bound (1) stands in for the
+            # rest, which keeps every entry of ``first`` a lower bound of the link's distance
+            first = lower[0].copy()
+            best = np.inf
+            for i in np.argsort(lower[0]):
+                if lower[0, i] >= best + _FIRST_POSE_MARGIN:
+                    break
+                first[i] = boxes.geometries[i].distance_simple(obj)
+                best = min(best, first[i])
+            out[n] = best
             continue
         bound = np.maximum(lower[n], first - moved[n])
         best = np.inf

@@ -84,11 +84,11 @@ def _close_stage(obj, q: np.ndarray, finger: str, stage: int) -> bool:
     idx, rel, reach = _stage_geometry(finger, stage)
     link = kin.LINKS[idx[0]]
     parent_mats = kin.hand_link_matrices(q)
-    T_parent_joint = parent_mats[kin.link_index(link.parent)] @ kin._ORIGINS[idx[0]]
+    T_parent_joint = parent_mats[kin.link_index(link.parent)] @ kin.JOINT_ORIGINS[idx[0]]
     boxes = geo.hand_boxes().geometries
     for _ in range(MAX_STEPS):
         T_joint = T_parent_joint.copy()
-        T_joint[:3, :3] = T_joint[:3, :3] @ kin._rotation_about(link.axis, q[j])
+        T_joint[:3, :3] = T_joint[:3, :3] @ kin.rotation_about(link.axis, q[j])
         gaps = np.empty(len(idx))
         for k, i in enumerate(idx):
             boxes[i].setCurrentTransform(*geo.klampt_transform(T_joint @ rel[k]))

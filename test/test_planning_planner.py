@@ -1,0 +1,103 @@
+"""GraspPlanner.plan, the facade the ROS node and the demo call: statuses, frames, budget, cancel."""
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from grasp_planner.perception.scenes import bundled_scene_paths, load_scene  # noqa: E402
+from grasp_planner.planning import GraspPlanner, PlannerConfig, PlanStatus  # noqa: E402
+from grasp_planner.pose import Pose  # noqa: E402
+
+from planning_fixtures import peaked_model, top_down_scene  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def scene():
+    depth, camera, T_cam_obj, _ = top_down_scene()
+    return depth, camera, T_cam_obj
+
+
+@pytest.fixture(scope="module")
+def card(scene, tmp_path_factory):
+    _, _, T_cam_obj = scene
+    return peaked_model(tmp_path_factory.mktemp("peak") / "grasp_cnn.onnx", T_cam_obj[2, 3])
+
+
+def above(depth, dx=0.03, dy=-0.02):
+    top = float(depth[depth > 0].min())
+    return Pose.from_xyzrpy([dx, dy, top - 0.08, 0.0, 0.0, 0.3])
+
+
+def test_plan_on_a_network_view_returns_a_clear_grasp_in_the_camera_frame(scene, card):
+    depth, camera, T_cam_obj = scene
+    result = GraspPlanner.from_config(card).plan(depth, camera, above(depth))
+    assert result.success and result.reason == PlanStatus.OK, result.message
+    best = result.grasps[0]
+    # The peak is at the object's centre line; the barrier holds the palm above the top face.
+    assert np.linalg.norm(best.pose.translation[:2]) < 5e-3
+    assert best.distance > 1e-3 and best.pose.translation[2] < float(depth[depth > 0].min())
+    assert best.probability == pytest.approx(1 / (1 + np.exp(-best.score)), abs=1e-6)
+    assert set(result.timings) >= {"view", "features", "barrier", "optimization", "total"}
+
+
+def test_plan_returns_distinct_ranked_candidates(scene, card):
+    depth, camera, _ = scene
+    config = PlannerConfig().replace(multistart={"n_starts": 6, "position_sigma_m": 0.03})
+    result = GraspPlanner.from_config(card, config).plan(depth, camera, above(depth), n_candidates=3)
+    scores = [g.score for g in result.grasps]
+    assert 1 <= len(result.grasps) <= 3 and scores == sorted(scores, reverse=True)
+    for i, a in enumerate(result.grasps):
+        for b in result.grasps[i + 1:]:
+            dist, angle = a.pose.distance_to(b.pose)
+            assert dist >= 0.01 or angle >= 0.3
+
+
+def test_plan_without_initial_pose_seeds_from_surface_normals(scene, card):
+    depth, camera, _ = scene
+    result = GraspPlanner.from_config(card).plan(depth, camera, None)
+    assert result.success, result.message
+    assert result.initial_pose is not None and result.grasps[0].distance > 0
+
+
+@pytest.mark.parametrize("depth", [np.full((128, 128), np.nan, np.float32), np.zeros((0, 0), np.float32)])
+def test_plan_reports_invalid_depth_as_invalid_input_naming_depth(scene, card, depth):
+    _, camera, _ = scene
+    result = GraspPlanner.from_config(card).plan(depth, camera, None)
+    assert result.reason == PlanStatus.INVALID_INPUT and not result.success
+    assert "depth" in result.message and result.grasps == ()
+
+
+def test_plan_respects_the_time_budget_over_many_starts(scene, card):
+    depth, camera, _ = scene
+    config = PlannerConfig().replace(multistart={"n_starts": 200})
+    budget = 0.15
+    start = time.perf_counter()
+    result = GraspPlanner.from_config(card, config).plan(depth, camera, above(depth), time_budget_s=budget)
+    elapsed = time.perf_counter() - start
+    assert elapsed < budget + 0.1        # one evaluation plus the final ranking may overrun
+    assert result.grasps                 # the best pose found in time is still returned
+
+
+def test_plan_cancel_from_the_callback_reports_canceled(scene, card):
+    depth, camera, _ = scene
+
+    def cancel(info):
+        raise StopIteration
+
+    result = GraspPlanner.from_config(card).plan(depth, camera, above(depth), callback=cancel)
+    assert result.reason == PlanStatus.CANCELED and not result.success
+
+
+def test_plan_on_a_tilted_real_camera_image_maps_grasps_back_to_that_camera(card):
+    path = [p for p in bundled_scene_paths() if "tilt30" in p.name][0]
+    scene = load_scene(path)
+    result = GraspPlanner.from_config(card).plan(scene.depth_mm(), scene.camera, scene.initial_pose)
+    assert result.reason in (PlanStatus.OK, PlanStatus.LOW_SCORE, PlanStatus.NO_FEASIBLE_GRASP), result.message
+    target = scene.T_camera_object(0).translation
+    # Planned in the virtual top-down view, reported in the real camera frame: near the object.
+    assert np.linalg.norm(result.grasps[0].pose.translation - target) < 0.15
+    assert np.allclose(result.initial_pose.matrix(), np.asarray(scene.initial_pose.matrix()
+                       if isinstance(scene.initial_pose, Pose) else scene.initial_pose))
+    assert result.timings["view"] > 0

@@ -19,6 +19,7 @@ from scipy.spatial.transform import Rotation
 # hand before geometry: grasp_planner.geometry imports hand.kinematics and hand imports geometry
 from grasp_planner.hand import closed_hand_would_collide, open_configuration  # noqa: I001
 from grasp_planner.geometry import ObjectGeometry, hand_boxes
+from grasp_planner.hand import kinematics as kin
 from grasp_planner.sim.config import SimConfig
 from grasp_planner.sim.simulate import check_mesh
 
@@ -54,11 +55,31 @@ class QualifiedSampler:
         self.centre = (lo + hi) / 2.0
         self.radius = float(np.linalg.norm(vertices - self.centre, axis=1).max())
         self.q_open = open_configuration(self.config.hand.open_mode)
+        # open-hand link boxes (hand frame), posed once: FK per position cost 0.26 ms (profiled)
+        self._open_box_mats = kin.box_matrices(np.eye(4), self.q_open)
+        self._links = list(range(len(self._open_box_mats)))
+        half = kin.BOX_HALF_EXTENTS
+        signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
+        corners = np.einsum("nij,nkj->nki", self._open_box_mats[:, :3, :3], signs[None] * half[:, None]) \
+            + self._open_box_mats[:, None, :3, 3]
+        margin = self.config.qualify.clearance_m + 1e-3
+        self._open_aabb = (corners.reshape(-1, 3).min(0) - margin, corners.reshape(-1, 3).max(0) + margin)
+        self._object_corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                                         for z in (lo[2], hi[2])])
+
+    def _open_hand_near(self, rotation: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """(P,) bool: the object's box overlaps the open hand's box (+ clearance) at these hand origins.
+
+        Where it does not, the open hand is clear without asking Klamp't.
+        """
+        in_hand = np.einsum("ji,pkj->pki", rotation, self._object_corners[None] - origins[:, None])
+        lo, hi = in_hand.min(1), in_hand.max(1)
+        return np.all((lo <= self._open_aabb[1]) & (hi >= self._open_aabb[0]), axis=1)
 
     def _open_hand_state(self, T_obj_hand: np.ndarray) -> str:
         """'clear' (farther than the clearance), 'close' (within it) or 'collides' (touching or crossing)."""
         boxes = hand_boxes()
-        boxes.place(self.q_open)
+        boxes.place_links(self._open_box_mats, self._links)
         self.geometry.place_in_hand_frame(T_obj_hand)
         obj = self.geometry.geometry
         clearance = self.config.qualify.clearance_m
@@ -75,15 +96,15 @@ class QualifiedSampler:
         offset = _perpendicular_offset(rng, direction, cfg.lateral_offset_fraction * self.radius)
         grasp_centre = rotation @ np.array([0.0, 0.0, cfg.grasp_centre_z_m])
         half_length = self.radius + _HAND_REACH_M
+        steps = np.arange(-half_length, half_length + 1e-12, cfg.slide_step_m)
+        origins = self.centre + offset + steps[:, None] * direction - grasp_centre
+        near = self._open_hand_near(rotation, origins)
         found = []
-        for s in np.arange(-half_length, half_length + 1e-12, cfg.slide_step_m):
-            centre = self.centre + offset + s * direction
-            if np.linalg.norm(centre - self.centre) > self.radius + _HAND_REACH_M + cfg.clearance_m:
-                continue  # too far for any link to touch
+        for origin, open_near in zip(origins, near):
             T = np.eye(4)
             T[:3, :3] = rotation
-            T[:3, 3] = centre - grasp_centre
-            state = self._open_hand_state(T)
+            T[:3, 3] = origin
+            state = self._open_hand_state(T) if open_near else "clear"
             if state == "collides":
                 break
             if state == "clear" and closed_hand_would_collide(T, self.geometry, self.config.hand.open_mode):

@@ -50,3 +50,16 @@ def test_wrong_type_is_an_error_naming_the_key(tmp_path):
 def test_config_round_trips_through_a_plain_dict():
     config = SimConfig.load()
     assert SimConfig.from_dict(config.to_dict()) == config
+
+
+def test_hand_box_holds_a_com_inside_and_releases_one_that_left():
+    box = SimConfig.load().hand_box
+    assert box.holds([0.0, 0.0, 0.05], [0.0, 0.0, 0.05])
+    assert not box.holds([0.0, 0.0, box.z_max_m + 0.01], [0.0, 0.0, 0.05])
+
+
+def test_hand_box_judges_a_long_object_held_by_its_end_by_how_far_it_moved():
+    box = SimConfig.load().hand_box
+    start = [0.0, 0.0, box.z_max_m + 0.05]  # COM outside the box from the start
+    assert box.holds([0.0, 0.005, box.z_max_m + 0.05], start)
+    assert not box.holds([0.0, 0.0, box.z_max_m + 0.05 + 1.5 * box.escape_distance_m], start)

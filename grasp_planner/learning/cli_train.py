@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, dest="learning_rate")
     parser.add_argument("--min-robust", type=int, dest="min_robust",
                         help="skip objects with fewer robust grasps (paper: 10)")
+    parser.add_argument("--balance", choices=["per_object", "global"],
+                        help="undersample failed grasps per object (paper) or over the whole database")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
 
 
@@ -32,9 +34,11 @@ def comparison_table(results: list[dict]) -> str:
     """The results table as Markdown (accuracy in %)."""
     lines = ["| architecture | seen objects, new images | seen objects, new poses | unseen objects |",
              "|---|---|---|---|"]
+    def pct(value):
+        return "n/a" if value is None or value != value else f"{100 * value:.1f}"
     for r in results:
-        lines.append(f"| {r['architecture']} | {100 * r['seen_new_images']:.1f} | "
-                     f"{100 * r['seen_new_poses']:.1f} | {100 * r['unseen']:.1f} |")
+        lines.append(f"| {r['architecture']} | {pct(r['seen_new_images'])} | {pct(r['seen_new_poses'])} | "
+                     f"{pct(r['unseen'])} |")
     return "\n".join(lines)
 
 
@@ -44,7 +48,7 @@ def run(args) -> int:
     from grasp_planner.learning.dataset import load_database
     from grasp_planner.learning.features import DepthNormalization
     from grasp_planner.learning.plots import plot_comparison
-    from grasp_planner.learning.train import TrainConfig, train
+    from grasp_planner.learning.train import TrainConfig, json_safe, train
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -52,7 +56,7 @@ def run(args) -> int:
     configs = [TrainConfig.from_yaml(args.config, architecture=a, epochs=args.epochs, device=args.device,
                                      seed=args.seed, images_per_batch=args.images_per_batch,
                                      grasps_per_image=args.grasps_per_image, learning_rate=args.learning_rate,
-                                     min_robust=args.min_robust) for a in archs]
+                                     min_robust=args.min_robust, balance=args.balance) for a in archs]
     objects = load_database(args.data, DepthNormalization(**configs[0].depth_normalization))
     out = Path(args.out)
     results = []
@@ -65,7 +69,7 @@ def run(args) -> int:
     table = comparison_table(results)
     print(table)
     if len(configs) > 1:
-        (out / "comparison.json").write_text(json.dumps({"results": results}, indent=2) + "\n")
+        (out / "comparison.json").write_text(json.dumps(json_safe({"results": results}), indent=2) + "\n")
         (out / "comparison.md").write_text(table + "\n")
         plot_comparison(results, out / "comparison.png")
     return 0

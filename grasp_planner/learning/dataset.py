@@ -5,11 +5,12 @@ images normalised once; batches are then cut from memory.
 
 Splits (deterministic for a seed; :func:`make_split`):
 
-* only robust (1) and failed (0) grasps; per object, failed grasps are undersampled to the number
-  of robust ones (and robust to the number of failed, if fewer), so each object is balanced;
+* only robust (1) and failed (0) grasps; failed grasps are undersampled to the number of robust
+  ones, per object (the paper; ``balance="per_object"``) or over the whole database
+  (``balance="global"``, for databases with about one robust grasp per object);
 * only objects with at least ``min_robust`` robust grasps (the paper's ">= 10 valid grasps");
 * 10% of the objects are *unseen*; within *seen* objects, 10% of the images are *new images* and
-  10% of the balanced grasps are *new poses*; training uses the rest.
+  10% of the kept grasps (of each label) are *new poses*; training uses the rest.
 
 A sample is (object, image m, grasp g) with ``T_cam_hand = T_cam_obj[m] @ T_obj_hand[g]``.
 """
@@ -22,9 +23,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from grasp_planner.camera import PinholeCamera
 from grasp_planner.data.shards import finished_shards, read_shard
-from grasp_planner.learning.features import DepthNormalization, PoseEncoding, normalize_depth, pose_features
+from grasp_planner.learning.features import DepthNormalization, PoseEncoding, normalize_depth, pose_features_per_camera
 from grasp_planner.sim.labels import GraspLabel
 
 @dataclass
@@ -105,9 +105,44 @@ def _holdout(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndar
     return np.sort(perm[k:]), np.sort(perm[:k])
 
 
+def _balance(objects: list[ObjectData], eligible: list[int], mode: str, rng: np.random.Generator) -> dict:
+    """Per eligible object, the sorted robust + failed grasp indices kept after undersampling."""
+    if mode == "per_object":
+        out = {}
+        for i in eligible:
+            obj = objects[i]
+            n = min(len(obj.robust), len(obj.failed))
+            out[i] = np.sort(np.concatenate([rng.choice(obj.robust, n, replace=False),
+                                             rng.choice(obj.failed, n, replace=False)]))
+        return out
+    if mode != "global":
+        raise ValueError(f"balance must be 'per_object' or 'global', got {mode!r}")
+    # every robust grasp; as many failed grasps drawn from the pool of all eligible objects
+    pools = {lab: [(i, g) for i in eligible for g in (objects[i].robust if lab else objects[i].failed)]
+             for lab in (1, 0)}
+    n = min(len(pools[0]), len(pools[1]))
+    kept = {i: [] for i in eligible}
+    for lab in (1, 0):
+        pool = pools[lab]
+        for k in rng.choice(len(pool), n, replace=False):
+            kept[pool[k][0]].append(pool[k][1])
+    return {i: np.sort(np.asarray(g, dtype=np.int64)) for i, g in kept.items()}
+
+
 def make_split(objects: list[ObjectData], seed: int, min_robust: int = 10, unseen_fraction: float = 0.1,
-               new_image_fraction: float = 0.1, new_pose_fraction: float = 0.1) -> Split:
-    """The paper's splits, deterministic for ``seed`` (see the module docstring)."""
+               new_image_fraction: float = 0.1, new_pose_fraction: float = 0.1,
+               balance: str = "per_object") -> Split:
+    """The paper's splits, deterministic for ``seed`` (see the module docstring).
+
+    Parameters
+    ----------
+    min_robust : objects with fewer robust grasps (or no failed one) are skipped.
+    balance : ``"per_object"`` (each object keeps as many failed as robust grasps; the paper) or
+        ``"global"`` (every robust grasp kept, as many failed ones drawn from all objects: for
+        databases with ~1 robust grasp per object, where per-object balancing leaves almost nothing).
+    new_pose_fraction : share of the seen objects' kept robust grasps, and of their failed ones,
+        held out as "new poses" (drawn over all seen objects, so objects with one robust grasp count).
+    """
     rng = np.random.default_rng(seed)
     eligible = [i for i, o in enumerate(objects) if len(o.robust) >= min_robust and len(o.failed) > 0]
     skipped = [i for i in range(len(objects)) if i not in eligible]
@@ -115,21 +150,20 @@ def make_split(objects: list[ObjectData], seed: int, min_robust: int = 10, unsee
         raise ValueError(f"no object has >= {min_robust} robust grasps and a failed one; nothing to train on")
     keep, held = _holdout(len(eligible), unseen_fraction, rng)
     split = Split(seen=[eligible[k] for k in keep], unseen=[eligible[k] for k in held], skipped=skipped)
-    for i in eligible:
-        obj = objects[i]
-        n = min(len(obj.robust), len(obj.failed))
-        robust = np.sort(rng.choice(obj.robust, n, replace=False))
-        failed = np.sort(rng.choice(obj.failed, n, replace=False))
-        split.balanced[i] = np.concatenate([robust, failed])
-        if i in split.unseen:
-            continue
-        images_kept, images_held = _holdout(len(obj.depth), new_image_fraction, rng)
-        split.train_images[i], split.new_images[i] = images_kept, images_held
-        # hold out poses per label so both parts stay balanced
-        r_kept, r_held = _holdout(n, new_pose_fraction, rng)
-        f_kept, f_held = _holdout(n, new_pose_fraction, rng)
-        split.train_grasps[i] = np.concatenate([robust[r_kept], failed[f_kept]])
-        split.new_poses[i] = np.concatenate([robust[r_held], failed[f_held]])
+    split.balanced = _balance(objects, eligible, balance, rng)
+    for i in split.seen:
+        split.train_images[i], split.new_images[i] = _holdout(len(objects[i].depth), new_image_fraction, rng)
+    # hold out poses per label, over all seen objects, so both parts stay balanced
+    held_out = {i: [] for i in split.seen}
+    for lab in (GraspLabel.ROBUST, GraspLabel.FAILED):
+        pool = [(i, g) for i in split.seen for g in split.balanced[i] if objects[i].label[g] == lab]
+        _, out = _holdout(len(pool), new_pose_fraction, rng)
+        for k in out:
+            held_out[pool[k][0]].append(pool[k][1])
+    for i in split.seen:
+        is_held = np.isin(split.balanced[i], held_out[i])
+        split.train_grasps[i] = split.balanced[i][~is_held]
+        split.new_poses[i] = split.balanced[i][is_held]
     return split
 
 
@@ -147,18 +181,25 @@ class Batch:
 def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarray]],
                pose_encoding: PoseEncoding) -> Batch:
     """Assemble a batch from ``(object position, image, grasp indices)`` groups."""
-    depth, image_index, poses, target, obj_pos = [], [], [], [], []
-    for b, (i, m, grasps) in enumerate(groups):
+    sizes = np.array([len(g) for _, _, g in groups])
+    obj_pos = np.repeat([i for i, _, _ in groups], sizes)
+    image = np.repeat([m for _, m, _ in groups], sizes)
+    grasp = np.concatenate([g for _, _, g in groups]).astype(np.int64)
+    T_cam_obj = np.empty((len(grasp), 4, 4))
+    T_obj_hand = np.empty((len(grasp), 4, 4))
+    cameras = np.empty((len(grasp), 6))
+    target = np.empty(len(grasp), dtype=np.int64)
+    for i in np.unique(obj_pos):  # gather per object, then one vectorised feature computation
+        sel = obj_pos == i
         obj = objects[i]
-        depth.append(obj.depth[m])
-        camera = PinholeCamera.from_array(obj.cameras[m])
-        T_cam_hand = obj.T_cam_obj[m] @ obj.T_obj_hand[grasps]
-        poses.append(pose_features(T_cam_hand, camera, pose_encoding))
-        target.append((obj.label[grasps] == GraspLabel.ROBUST).astype(np.int64))
-        image_index.append(np.full(len(grasps), b, dtype=np.int64))
-        obj_pos.append(np.full(len(grasps), i, dtype=np.int64))
-    return Batch(np.stack(depth)[:, None].astype(np.float32), np.concatenate(image_index),
-                 np.concatenate(poses), np.concatenate(target), np.concatenate(obj_pos))
+        T_cam_obj[sel] = obj.T_cam_obj[image[sel]]
+        cameras[sel] = obj.cameras[image[sel]]
+        T_obj_hand[sel] = obj.T_obj_hand[grasp[sel]]
+        target[sel] = obj.label[grasp[sel]] == GraspLabel.ROBUST
+    depth = np.stack([objects[i].depth[m] for i, m, _ in groups])[:, None]
+    pose = pose_features_per_camera(T_cam_obj @ T_obj_hand, cameras, pose_encoding)
+    return Batch(depth.astype(np.float32, copy=False), np.repeat(np.arange(len(groups)), sizes), pose,
+                 target, obj_pos.astype(np.int64))
 
 
 def _balanced_pick(obj: ObjectData, grasps: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

@@ -163,10 +163,27 @@ def pose_features(T_cam_hand, camera: PinholeCamera, card) -> np.ndarray:
     """
     params = _pose_params(card)
     T = _check_transforms(T_cam_hand)
+    return pose_features_per_camera(T, np.broadcast_to(camera.as_array(), (len(T), 6)), params)
+
+
+def pose_features_per_camera(T_cam_hand, cameras, card) -> np.ndarray:
+    """:func:`pose_features` with a camera per pose, for batches mixing images (training).
+
+    Parameters
+    ----------
+    T_cam_hand : (N, 4, 4) hand poses, each in its own camera's optical frame, metres.
+    cameras : (N, 6) ``fx, fy, cx, cy, width, height`` of each pose's camera (``PinholeCamera.as_array``).
+    card : ModelCard, PoseEncoding or a dict of its fields.
+    """
+    params = _pose_params(card)
+    T = _check_transforms(T_cam_hand)
+    cameras = np.asarray(cameras, dtype=float)
+    if cameras.shape != (len(T), 6):
+        raise ValueError(f"cameras must be ({len(T)}, 6), got shape {cameras.shape}")
     pos = T[:, :3, 3]
     z = np.maximum(pos[:, 2], params.min_depth_m)
-    u = camera.fx * pos[:, 0] / z / (camera.width / 2.0)
-    v = camera.fy * pos[:, 1] / z / (camera.height / 2.0)
+    u = cameras[:, 0] * pos[:, 0] / z / (cameras[:, 4] / 2.0)
+    v = cameras[:, 1] * pos[:, 1] / z / (cameras[:, 5] / 2.0)
     w = (pos[:, 2] - params.reference_m) / params.scale_m
     rot = T[:, :3, :3]
     if params.representation == "rpy":

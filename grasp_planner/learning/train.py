@@ -38,6 +38,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0
     min_robust: int = 10
+    balance: str = "per_object"
     unseen_fraction: float = 0.1
     new_image_fraction: float = 0.1
     new_pose_fraction: float = 0.1
@@ -55,6 +56,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.balance not in ("per_object", "global"):
+            raise ValueError(f"balance must be 'per_object' or 'global', got {self.balance!r}")
         DepthNormalization(**self.depth_normalization)  # validates
 
     @classmethod
@@ -69,6 +72,17 @@ class TrainConfig:
             raise ValueError(f"{path}: unknown training setting(s) {unknown}; known: {sorted(known)}")
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**data)
+
+
+def json_safe(value):
+    """``value`` with NaN floats (a part without samples) replaced by None, for strict JSON."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def resolve_device(name: str) -> torch.device:
@@ -130,7 +144,7 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     split = ds.make_split(objects, config.seed, config.min_robust, config.unseen_fraction,
-                          config.new_image_fraction, config.new_pose_fraction)
+                          config.new_image_fraction, config.new_pose_fraction, config.balance)
     ds.write_split(split, objects, out_dir / "split.json")
     counts = split.counts(objects)
     input_size = tuple(objects[split.seen[0]].depth.shape[1:])
@@ -178,7 +192,7 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
                "seen_new_poses": scores["new_poses"]["accuracy"], "unseen": scores["unseen"]["accuracy"],
                "train": scores["train"]["accuracy"], "epochs": config.epochs, "seed": config.seed}
     metrics = {"results": results, "final": scores, "history": history, "data": counts}
-    (out_dir / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+    (out_dir / METRICS).write_text(json.dumps(json_safe(metrics), indent=2) + "\n")
     from grasp_planner.learning.plots import plot_run
     plot_run(metrics, out_dir)
     return metrics

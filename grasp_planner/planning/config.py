@@ -22,6 +22,8 @@ class OptimizerConfig:
     rotation_scale_rad: float = 0.1
     fd_step: float = 0.05
     gtol: float = 1e-3
+    first_step: float = 1.0
+    stall_evals: int = 15
 
     def __post_init__(self):
         if self.method not in ("BFGS", "L-BFGS-B"):
@@ -30,7 +32,9 @@ class OptimizerConfig:
             raise ValueError(f"optimizer.max_iter must be >= 1, got {self.max_iter}")
         if self.time_budget_s is not None and not self.time_budget_s > 0:
             raise ValueError(f"optimizer.time_budget_s must be > 0 or null, got {self.time_budget_s}")
-        for name in ("position_scale_m", "rotation_scale_rad", "fd_step", "gtol"):
+        if self.stall_evals < 1:
+            raise ValueError(f"optimizer.stall_evals must be >= 1, got {self.stall_evals}")
+        for name in ("position_scale_m", "rotation_scale_rad", "fd_step", "gtol", "first_step"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"optimizer.{name} must be > 0, got {getattr(self, name)}")
 

@@ -60,7 +60,8 @@ _SCIPY_STATUS = {0: OptimizationStatus.CONVERGED, 1: OptimizationStatus.MAX_ITER
 
 def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.ndarray, *,
                          method: str = "BFGS", max_iter: int = 40, gtol: float = 1e-3,
-                         deadline: float | None = None,
+                         first_step: float | None = 1.0, stall_evals: int | None = 15,
+                         stall_tol: float = 1e-4, deadline: float | None = None,
                          on_iteration: Callable[[int, np.ndarray, Evaluation], None] | None = None
                          ) -> MinimizeOutcome:
     """Minimize ``objective`` from ``x0``; never raises for a failed run, reports it instead.
@@ -69,29 +70,45 @@ def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.n
     ----------
     objective : x -> Evaluation (value and gradient); may raise to signal a failed evaluation.
     method : "BFGS" or "L-BFGS-B".
+    first_step : BFGS only: length (units of x) of the first step, by scaling the initial inverse
+        Hessian to ``first_step / |g0|``; scipy's identity would step ``|g0|``, far too far
+        when the gradient is large, and then spend many evaluations backtracking.
+    stall_evals, stall_tol : stop (status PRECISION_LOSS) after this many evaluations without the
+        best value improving by ``stall_tol``; on a ReLU network most late evaluations are failing
+        line searches (shared/notes/cnn-planner-perf.md: the best value comes at ~1/4 of them).
     deadline : ``time.perf_counter()`` value after which the run stops with TIMEOUT.
     on_iteration : called after each iteration with (iteration, x, best evaluation so far); a
         ``StopIteration`` raised there ends the run with CANCELED.
     """
     start = time.perf_counter()
     x0 = np.asarray(x0, dtype=float)
-    state = {"best_x": x0.copy(), "best": None, "n_eval": 0, "n_iter": 0}
+    state = {"best_x": x0.copy(), "best": None, "n_eval": 0, "n_iter": 0, "last": None, "stall": 0}
     iterates = [x0.copy()]
+
+    def evaluate(x):
+        if state["last"] is not None and np.array_equal(state["last"][0], x):
+            return state["last"][1]          # scipy re-asks for x0 after we probed it
+        try:
+            ev = objective(np.array(x, dtype=float))
+        except Exception as exc:  # report, do not raise (scipy style)
+            raise _Stop(OptimizationStatus.FAILED, f"objective failed: {type(exc).__name__}: {exc}") from exc
+        state["n_eval"] += 1
+        state["last"] = (np.array(x, dtype=float), ev)
+        if not (np.isfinite(ev.value) and np.all(np.isfinite(ev.gradient))):
+            raise _Stop(OptimizationStatus.FAILED, f"non-finite objective {ev.value} at x={np.round(x, 4).tolist()}")
+        best = state["best"]
+        state["stall"] = 0 if best is None or ev.value < best.value - stall_tol else state["stall"] + 1
+        if best is None or ev.value < best.value:
+            state["best"], state["best_x"] = ev, np.array(x, dtype=float)
+        return ev
 
     def fun(x):
         if deadline is not None and time.perf_counter() > deadline and state["best"] is not None:
             raise _Stop(OptimizationStatus.TIMEOUT, "stopped by the time budget")
-        try:
-            ev = objective(np.array(x, dtype=float))
-        except _Stop:
-            raise
-        except Exception as exc:  # report, do not raise (scipy style)
-            raise _Stop(OptimizationStatus.FAILED, f"objective failed: {type(exc).__name__}: {exc}") from exc
-        state["n_eval"] += 1
-        if not (np.isfinite(ev.value) and np.all(np.isfinite(ev.gradient))):
-            raise _Stop(OptimizationStatus.FAILED, f"non-finite objective {ev.value} at x={np.round(x, 4).tolist()}")
-        if state["best"] is None or ev.value < state["best"].value:
-            state["best"], state["best_x"] = ev, np.array(x, dtype=float)
+        if stall_evals is not None and state["stall"] >= stall_evals:
+            raise _Stop(OptimizationStatus.PRECISION_LOSS,
+                        f"no improvement over {stall_evals} evaluations (line search stalled)")
+        ev = evaluate(x)
         return ev.value, ev.gradient
 
     def callback(intermediate_result):
@@ -107,6 +124,9 @@ def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.n
 
     options = {"maxiter": int(max_iter), "gtol": float(gtol)}   # both methods name them so
     try:
+        if method == "BFGS" and first_step is not None:
+            g0 = np.linalg.norm(evaluate(x0).gradient)
+            options["hess_inv0"] = np.eye(len(x0)) * (first_step / max(g0, first_step))
         res = minimize(fun, x0, jac=True, method=method, callback=callback, options=options)
         status = _SCIPY_STATUS.get(int(res.status), OptimizationStatus.FAILED)
         if method == "L-BFGS-B" and int(res.status) == 2:

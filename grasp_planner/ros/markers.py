@@ -18,6 +18,20 @@ def score_colour(probability: float, alpha: float = 0.8) -> tuple[float, float, 
     return (min(1.0, 2.0 * (1.0 - p)), min(1.0, 2.0 * p), 0.0, alpha)
 
 
+def hand_configuration(posture) -> np.ndarray:
+    """The 11 joint angles (kinematics.JOINT_NAMES) that draw a ``hand.posture.HandPosture``.
+
+    The actuated joints take the posture's values (C's scissor joint follows B's, as in
+    ``kinematics.open_configuration``); the medial and distal phalanges stay at their open angles.
+    """
+    q = kinematics.open_configuration("basic").copy()
+    index = {name: i for i, name in enumerate(kinematics.JOINT_NAMES)}
+    for name, value in zip(posture.joint_names, posture.positions):
+        q[index[name]] = value
+    q[index["palm_finger_c_joint"]] = q[index["palm_finger_b_joint"]]
+    return q
+
+
 def hand_boxes(T_frame_hand: Pose, q) -> list[tuple[Pose, np.ndarray]]:
     """Each link's collision box as (box-centre pose in the frame, full size xyz in m)."""
     mats = kinematics.box_matrices(T_frame_hand.matrix(), q)

@@ -2,19 +2,29 @@
 
 ``PARAMETERS`` is the single table; ``declare_params(node)`` declares all of it and returns the
 validated, frozen ``NodeParams``; ``params_from_values(dict)`` is the same validation as plain code.
+Dotted parameter names (``approach_cone.max_angle_deg``) become underscored fields
+(``approach_cone_max_angle_deg``); ``values_of(params)`` gives the names back. Array parameters
+(``size`` set) are fixed-length float arrays, stored as tuples.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from grasp_planner.hand.posture import MODE_REGISTER, STAGES, tcp_offset_from_xyzrpy
 from grasp_planner.planning.config import PlannerConfig
-from grasp_planner.ros.robotiq import MODE_REGISTER, STAGES
+from grasp_planner.planning.constraints import FRAMES, constraints_from_params
+from grasp_planner.pose import Pose
 
 #: the model card looked for when ``model_path`` is empty
 DEFAULT_MODEL_CARD = "grasp_cnn.json"
-GRIPPER_FORMATS = ("registers", "joint_trajectory", "both", "none")
+GRIPPER_FORMATS = ("registers", "joint_trajectory", "both", "gripper_action", "none")
+#: parameters that feed planning.constraints.constraints_from_params (same names)
+CONSTRAINT_PARAMS = ("approach_cone.enabled", "approach_cone.direction", "approach_cone.max_angle_deg",
+                     "approach_cone.frame", "workspace.enabled", "workspace.lo", "workspace.hi", "workspace.frame",
+                     "max_deviation.translation_m", "max_deviation.angle_deg")
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class Spec:
     high: float | None = None
     choices: tuple | None = None
     dynamic: bool = False
+    size: int | None = None      # fixed length of a float-array parameter
 
 
 PARAMETERS: dict[str, Spec] = {
@@ -46,12 +57,38 @@ PARAMETERS: dict[str, Spec] = {
     "approach_distance_m": Spec(0.10, "pre-grasp approach distance along the palm normal, m", 0.0, 1.0,
                                 dynamic=True),
     "retreat_distance_m": Spec(0.10, "post-grasp retreat distance, m", 0.0, 1.0, dynamic=True),
+    "tcp_offset": Spec((0.0,) * 6, "robot tool frame in the hand (TCP) frame, [x, y, z, roll, pitch, yaw] m/rad: "
+                                   "published poses are the tool frame's; an initial pose is read as one",
+                       -10.0, 10.0, dynamic=True, size=6),
+    "approach_cone.enabled": Spec(False, "keep the approach axis (hand +z) inside a cone", dynamic=True),
+    "approach_cone.direction": Spec((0.0, 0.0, 1.0), "cone axis [x, y, z] in approach_cone.frame (non-zero; "
+                                                     "(0, 0, 1) in the camera frame = top-down for a camera "
+                                                     "looking down)", -1e3, 1e3, dynamic=True, size=3),
+    "approach_cone.max_angle_deg": Spec(30.0, "cone half-angle, degrees", 0.0, 180.0, dynamic=True),
+    "approach_cone.frame": Spec("camera", "frame of the cone axis: the depth camera's or output_frame",
+                                choices=FRAMES, dynamic=True),
+    "workspace.enabled": Spec(False, "keep the TCP inside the box workspace.lo .. workspace.hi", dynamic=True),
+    "workspace.lo": Spec((-1.0, -1.0, -1.0), "box lower corner [x, y, z] in workspace.frame, m (<= workspace.hi)",
+                         -1e3, 1e3, dynamic=True, size=3),
+    "workspace.hi": Spec((1.0, 1.0, 1.0), "box upper corner [x, y, z] in workspace.frame, m",
+                         -1e3, 1e3, dynamic=True, size=3),
+    "workspace.frame": Spec("output", "frame of the box: output_frame or the depth camera's", choices=FRAMES,
+                            dynamic=True),
+    "max_deviation.translation_m": Spec(0.0, "how far the TCP may move from the initial pose, m; 0: unlimited",
+                                        0.0, 10.0, dynamic=True),
+    "max_deviation.angle_deg": Spec(0.0, "how far the hand may turn from the initial pose, degrees; 0: unlimited",
+                                    0.0, 180.0, dynamic=True),
     "depth_topic": Spec("depth/image", "depth image topic (32FC1 m or 16UC1 mm)"),
     "camera_info_topic": Spec("depth/camera_info", "camera info topic of the depth image"),
     "initial_pose_topic": Spec("initial_pose", "initial hand pose topic; each message triggers a plan"),
     "gripper_topic": Spec("gripper_command", "topic of the Robotiq command"),
-    "gripper_format": Spec("registers", "Robotiq3FCommand registers, a JointTrajectory of the finger "
-                                        "joints, both, or none", choices=GRIPPER_FORMATS),
+    "gripper_format": Spec("registers", "Robotiq3FCommand registers, a JointTrajectory of the actuated "
+                                        "joints, both, a control_msgs GripperCommand action goal "
+                                        "(gripper_action), or none", choices=GRIPPER_FORMATS),
+    "gripper_action_name": Spec("/gripper_controller/gripper_cmd", "ros2_control gripper action "
+                                "(gripper_format: gripper_action)"),
+    "gripper_action_type": Spec("control_msgs/action/GripperCommand", "type of that action (package/action/Name, "
+                                "with a GripperCommand-like `command` goal field)"),
     "gripper_stage": Spec("pre_grasp", "command the open hand in the mode (pre_grasp) or closing (grasp)",
                           choices=STAGES, dynamic=True),
     "gripper_speed": Spec(0.5, "finger speed, 0..1 of the maximum", 0.0, 1.0, dynamic=True),
@@ -85,6 +122,19 @@ class NodeParams:
     gripper_stage: str
     gripper_speed: float
     gripper_force: float
+    tcp_offset: tuple
+    approach_cone_enabled: bool
+    approach_cone_direction: tuple
+    approach_cone_max_angle_deg: float
+    approach_cone_frame: str
+    workspace_enabled: bool
+    workspace_lo: tuple
+    workspace_hi: tuple
+    workspace_frame: str
+    max_deviation_translation_m: float
+    max_deviation_angle_deg: float
+    gripper_action_name: str
+    gripper_action_type: str
 
     def planner_config_object(self) -> PlannerConfig:
         """The planner settings: the YAML file with this node's overrides applied."""
@@ -93,12 +143,32 @@ class NodeParams:
                             multistart={"n_starts": self.starts},
                             optimizer={"max_iter": self.max_iter, "time_budget_s": self.time_budget_s})
 
+    def constraint_values(self) -> dict:
+        """The task-constraint parameters, keyed as ``constraints_from_params`` reads them."""
+        return {name: getattr(self, field_name(name)) for name in CONSTRAINT_PARAMS}
+
+    def T_hand_tool(self) -> Pose:
+        """The ``tcp_offset`` as the tool frame's pose in the hand frame."""
+        return tcp_offset_from_xyzrpy(self.tcp_offset)
+
+
+def field_name(name: str) -> str:
+    """The NodeParams field of a parameter (dots become underscores)."""
+    return name.replace(".", "_")
+
+
+def values_of(params: NodeParams) -> dict:
+    """Parameter name -> value, the inverse of ``params_from_values``."""
+    return {name: getattr(params, field_name(name)) for name in PARAMETERS}
+
 
 def check_value(name: str, value):
     """The value as its parameter's type, or ValueError naming the parameter and what it accepts."""
     if name not in PARAMETERS:
         raise ValueError(f"unknown parameter {name!r}; known: {sorted(PARAMETERS)}")
     spec = PARAMETERS[name]
+    if spec.size is not None:
+        return _check_array(name, spec, value)
     kind = type(spec.default)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
@@ -109,6 +179,19 @@ def check_value(name: str, value):
     if spec.choices is not None and value not in spec.choices:
         raise ValueError(f"parameter {name} must be one of {list(spec.choices)}, got {value!r}")
     return value
+
+
+def _check_array(name: str, spec: Spec, value) -> tuple:
+    try:
+        values = tuple(float(v) for v in value if not isinstance(v, (bool, str)))
+        complete = len(values) == len(value)
+    except TypeError:
+        complete = False
+    if not complete or len(values) != spec.size:
+        raise ValueError(f"parameter {name} must be {spec.size} numbers, got {value!r}")
+    if not all(np.isfinite(values)) or not all(spec.low <= v <= spec.high for v in values):
+        raise ValueError(f"parameter {name} must hold finite numbers in [{spec.low}, {spec.high}], got {list(values)}")
+    return values
 
 
 def resolve_model_path(model_path: str, share_dir: str | None) -> Path:
@@ -127,10 +210,15 @@ def resolve_model_path(model_path: str, share_dir: str | None) -> Path:
 
 def params_from_values(values: dict) -> NodeParams:
     """Validate every value (missing ones take their defaults) and build ``NodeParams``."""
-    checked = {name: check_value(name, values.get(name, spec.default)) for name, spec in PARAMETERS.items()}
     for name in set(values) - set(PARAMETERS):
         check_value(name, values[name])
-    return NodeParams(**checked)
+    checked = {name: check_value(name, values.get(name, spec.default)) for name, spec in PARAMETERS.items()}
+    params = NodeParams(**{field_name(name): value for name, value in checked.items()})
+    try:  # the constraint classes check what one value alone cannot (lo <= hi, a non-zero axis)
+        constraints_from_params(params.constraint_values(), T_camera_output=Pose.identity())
+    except ValueError as err:
+        raise ValueError(f"task constraint parameters: {err}") from None
+    return params
 
 
 def updated(params: NodeParams, changes: dict) -> NodeParams:
@@ -138,7 +226,7 @@ def updated(params: NodeParams, changes: dict) -> NodeParams:
     for name, value in changes.items():
         if name in PARAMETERS and not PARAMETERS[name].dynamic:
             raise ValueError(f"parameter {name} is read-only at run time; restart the node to change it")
-    return params_from_values({**dataclasses.asdict(params), **changes})
+    return params_from_values({**values_of(params), **changes})
 
 
 def declare_params(node) -> NodeParams:
@@ -152,10 +240,11 @@ def declare_params(node) -> NodeParams:
             desc.additional_constraints = "one of: " + ", ".join(spec.choices)
         if isinstance(spec.default, float) and spec.low is not None:
             desc.floating_point_range = [FloatingPointRange(from_value=float(spec.low), to_value=float(spec.high))]
-        elif isinstance(spec.default, int) and spec.low is not None:
+        elif isinstance(spec.default, int) and not isinstance(spec.default, bool) and spec.low is not None:
             desc.integer_range = [IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=1)]
         try:
-            values[name] = node.declare_parameter(name, spec.default, desc).value
+            default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
+            values[name] = node.declare_parameter(name, default, desc).value
         except Exception as err:  # rclpy's InvalidParameterValue/TypeException: restate them plainly
             raise ValueError(f"parameter {name}: {err}") from None
     return params_from_values(values)

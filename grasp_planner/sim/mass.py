@@ -11,7 +11,7 @@ from grasp_planner.sim.config import ObjectConfig
 
 @dataclass(frozen=True)
 class MassProperties:
-    """Rigid-body properties in the object frame: ``mass_kg``, ``com_m (3,)``, ``inertia_kg_m2 (3, 3)`` about the COM."""
+    """Rigid-body properties, object frame: ``mass_kg``, ``com_m (3,)``, ``inertia_kg_m2 (3, 3)`` about the COM."""
 
     mass_kg: float
     com_m: np.ndarray

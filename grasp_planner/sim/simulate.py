@@ -39,7 +39,7 @@ _IDENTITY_R = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
 
 
 def _joint_link(joint: str) -> str:
-    """The URDF child link of a hand joint: palm_finger_b_joint -> finger_b_link_0, finger_a_joint_2 -> finger_a_link_2."""
+    """Child link: palm_finger_b_joint -> finger_b_link_0, finger_a_joint_2 -> finger_a_link_2."""
     if joint.startswith("palm_"):
         return joint[len("palm_"):-len("_joint")] + "_link_0"
     return joint.replace("_joint_", "_link_")
@@ -141,10 +141,9 @@ class GraspSimulator:
         self._use_box_primitives()
         self._hand_dofs = np.array([self.robot.link(_joint_link(joint)).getIndex() for joint in kin.JOINT_NAMES])
         self._open_q = self._open_configuration()
-        lower, upper = self.robot.getJointLimits()
+        upper = self.robot.getJointLimits()[1]
         margin = self.config.closing.limit_margin_rad
         self._upper = np.asarray(upper) - margin
-        self._lower = np.asarray(lower) + margin
 
     # --- setup -------------------------------------------------------------------------------------
     def _set_effort_limits(self) -> None:
@@ -221,6 +220,25 @@ class GraspSimulator:
     def _com(self, sim) -> np.ndarray:
         return np.asarray(sim.body(self.object).getTransform()[1])
 
+    def _advance_stage(self, finger: _Finger, touching: list, actual, command: np.ndarray) -> None:
+        """The note's underactuation rule for one finger after one control step.
+
+        A touching phalanx ``j`` at or beyond the active stage locks phalanges ``<= j`` at their actual
+        angle plus the squeeze and hands over to phalanx ``j + 1``; an active joint whose command
+        reached its limit also hands over. ``command`` is updated in place.
+        """
+        finger.touched.update(touching)
+        if finger.stage >= 3:
+            return
+        deepest = max(touching, default=-1)
+        if deepest >= finger.stage:
+            for j in range(deepest + 1):
+                dof = finger.dofs[j]
+                command[dof] = min(actual[dof] + self.config.closing.squeeze_rad, self._upper[dof])
+            finger.stage = deepest + 1
+        elif command[finger.dofs[finger.stage]] >= self._upper[finger.dofs[finger.stage]]:
+            finger.stage += 1
+
     def _close(self, sim, early_exit: bool) -> ClosingResult:
         """Close the fingers stage by stage; FAILED when the object is still moving at the end."""
         cfg, physics = self.config.closing, self.config.physics
@@ -248,18 +266,8 @@ class GraspSimulator:
             any_contact = sim.hadContact(palm_id, obj_id)
             for finger in fingers:
                 touching = [j for j, link_id in enumerate(finger.link_ids) if sim.hadContact(link_id, obj_id)]
-                finger.touched.update(touching)
                 any_contact = any_contact or bool(touching)
-                if finger.stage >= 3:
-                    continue
-                deepest = max(touching, default=-1)
-                if deepest >= finger.stage:
-                    for j in range(deepest + 1):
-                        dof = finger.dofs[j]
-                        command[dof] = min(actual[dof] + cfg.squeeze_rad, self._upper[dof])
-                    finger.stage = deepest + 1
-                elif command[finger.dofs[finger.stage]] >= self._upper[finger.dofs[finger.stage]]:
-                    finger.stage += 1
+                self._advance_stage(finger, touching, actual, command)
             com = self._com(sim)
             history.append(com)
             if not early_exit or step < window:

@@ -55,6 +55,7 @@ setup(
         "console_scripts": [
             "grasp-planner = grasp_planner.cli:main",
             "grasp_planner_node = grasp_planner.ros.node:main",
+            "grasp_planner_lifecycle_node = grasp_planner.ros.lifecycle_node:main",
         ],
     },
 )

@@ -134,3 +134,12 @@ def test_onnx_file_of_the_other_architecture_is_rejected(tmp_path):
     rot6d = export_model(GraspCNN("rot6d"), tmp_path / "rot6d" / "grasp_cnn.onnx")
     with pytest.raises(ModelFileError, match=r"expected float inputs \(depth \['N', 1, 128, 128\], pose \['N', 6\]\)"):
         open_session(rot6d.file_path("full"), "full", paper)
+
+
+def test_export_cli_writes_an_untrained_model_the_card_loader_accepts(tmp_path):
+    from grasp_planner.cli import main as cli_main
+    out = tmp_path / "models" / "grasp_cnn.onnx"
+    assert cli_main(["export", "--untrained", "rot6d", "--out", str(out)]) == 0
+    card = ModelCard.load(out.with_suffix(".json"))
+    assert card.architecture == "rot6d" and card.pose_dim == 9 and card.training == {"untrained": True}
+    assert cli_main(["export", "--out", str(out)]) == 2  # neither a run nor --untrained

@@ -91,8 +91,9 @@ def test_pose_features_reject_wrong_shapes_naming_the_input():
         PoseEncoding("euler")
 
 
-def test_numpy_side_imports_without_torch():
+def test_numpy_side_imports_without_torch_and_training_data_without_klampt():
     code = ("import sys; import grasp_planner.learning.features, grasp_planner.learning.model_card, "
             "grasp_planner.learning.onnx_models, grasp_planner.learning.dataset; "
-            "assert 'torch' not in sys.modules, 'torch imported'")
+            "assert 'torch' not in sys.modules, 'torch imported'; "
+            "assert 'klampt' not in sys.modules, 'klampt imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

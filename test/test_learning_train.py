@@ -1,13 +1,17 @@
 """Splits, a tiny training run end to end (train -> run folder -> export), and the paper's toy problem."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from grasp_planner.learning.dataset import load_database, make_split, training_groups
+from grasp_planner.camera import PinholeCamera
+from grasp_planner.cli import main as cli_main
+from grasp_planner.learning.dataset import (FAILED, ROBUST, ObjectData, load_database, make_batch, make_split,
+                                            training_groups)
 from grasp_planner.learning.export import export_run
-from grasp_planner.learning.features import DepthNormalization
+from grasp_planner.learning.features import DepthNormalization, PoseEncoding, pose_features
 from grasp_planner.learning.parity import max_parity_error
 from grasp_planner.learning.run_dir import load_state_dict
 from grasp_planner.learning.synthetic_db import write_synthetic_database
@@ -16,6 +20,7 @@ from grasp_planner.learning.train import TrainConfig, train
 from grasp_planner.sim.labels import GraspLabel
 
 torch.set_num_threads(1)
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +33,10 @@ def database(tmp_path_factory):
 @pytest.fixture(scope="module")
 def objects(database):
     return load_database(database, DepthNormalization(), progress=False)
+
+
+def test_label_values_match_the_simulators_grasp_labels():
+    assert (FAILED, ROBUST) == (GraspLabel.FAILED, GraspLabel.ROBUST)
 
 
 def test_split_is_deterministic_for_a_seed_and_changes_with_it(objects):
@@ -53,6 +62,35 @@ def test_split_parts_are_disjoint_and_balanced(objects):
     epoch = training_groups(split, objects, grasps_per_image=8, rng=np.random.default_rng(0))
     assert {i for i, _, _ in epoch} == set(split.seen)
     assert all(m in split.train_images[i] and set(g) <= set(split.train_grasps[i]) for i, m, g in epoch)
+
+
+def test_global_balance_keeps_every_robust_grasp_and_as_many_failed(objects):
+    split = make_split(objects, seed=0, balance="global")
+    kept = np.concatenate([objects[i].label[split.balanced[i]] for i in split.balanced])
+    n_robust = sum(len(objects[i].robust) for i in split.balanced)
+    assert np.sum(kept == GraspLabel.ROBUST) == n_robust == np.sum(kept == GraspLabel.FAILED)
+
+
+def test_one_robust_grasp_per_object_still_gives_new_pose_test_data(objects):
+    """The standard database has ~1 robust grasp per object; held-out poses are drawn over all objects."""
+    thin = [ObjectData(o.index, o.name, o.depth, o.cameras, o.T_cam_obj, o.T_obj_hand,
+                       np.where(np.arange(len(o.label)) == o.robust[0], o.label, GraspLabel.FAILED).astype(np.int8))
+            for o in objects]
+    split = make_split(thin, seed=0, min_robust=1, balance="global")
+    held = np.concatenate([thin[i].label[split.new_poses[i]] for i in split.seen])
+    assert np.sum(held == GraspLabel.ROBUST) >= 1 and np.sum(held == GraspLabel.FAILED) >= 1
+
+
+def test_batch_pose_features_equal_the_single_camera_features_the_planner_uses(objects):
+    split = make_split(objects, seed=0)
+    groups = training_groups(split, objects, grasps_per_image=5, rng=np.random.default_rng(0))[:6]
+    encoding = PoseEncoding("rot6d")
+    batch = make_batch(objects, groups, encoding)
+    for b, (i, m, grasps) in enumerate(groups):
+        camera = PinholeCamera.from_array(objects[i].cameras[m])
+        expected = pose_features(objects[i].T_cam_obj[m] @ objects[i].T_obj_hand[grasps], camera, encoding)
+        np.testing.assert_array_equal(batch.pose[batch.image_index == b], expected)
+        np.testing.assert_array_equal(batch.depth[b, 0], objects[i].depth[m])
 
 
 def test_objects_with_too_few_robust_grasps_are_skipped(objects):
@@ -100,3 +138,49 @@ def test_toy_blob_problem_is_learned_to_under_5_percent_error():
     model = train_toy(images, steps=1500, seed=0)
     error = toy_error(model, images, n=4000, seed=1)
     assert error < 0.05, error
+
+
+def test_tiny_run_on_a_generated_database_reduces_the_loss_on_its_training_data(tmp_path):
+    """The real pipeline: Klamp't-labelled shards from ``generate`` -> ``train`` CLI -> ``export`` CLI."""
+    config = tmp_path / "dataset.yaml"
+    config.write_text("grasps_per_object: 40\nimages_per_object: 4\nresolution: 128\nview_distance_m: 0.5\n"
+                      "view_margin: 0.1\nmesh_scale: 1.0\nmax_faces: 2000\nsim_config: null\n")
+    data, run = tmp_path / "db", tmp_path / "run"
+    assert cli_main(["generate", "--objects", "procedural:4", "--config", str(config), "--out", str(data),
+                     "--workers", "1", "--seed", "0", "--no-progress"]) == 0
+    assert cli_main(["train", "--data", str(data), "--out", str(run),
+                     "--config", str(REPO / "config" / "train_tiny.yaml"), "--epochs", "8", "--min-robust", "1",
+                     "--balance", "global", "--blind-negatives", "10", "--threads", "1"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    history = metrics["history"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert metrics["final"]["train"]["accuracy"] > 0.5
+    assert metrics["data"]["grasps_blind_negatives_train"] > 0 and (run / "blind_negatives.h5").is_file()
+    assert cli_main(["export", str(run), "--out", str(tmp_path / "m" / "grasp_cnn.onnx"), "--check"]) == 0
+
+
+def test_blind_negatives_collide_train_only_and_are_never_scored(database, objects):
+    from grasp_planner.data.shards import finished_shards, read_shard
+    from grasp_planner.geometry import ObjectGeometry
+    from grasp_planner.hand.closing import open_hand_collides
+    from grasp_planner.learning.blind import colliding_poses, with_blind_negatives
+    from grasp_planner.learning.dataset import evaluation_groups
+
+    shard = read_shard(finished_shards(database)[0], images=False)
+    poses = colliding_poses(shard.vertices, shard.faces, shard.T_obj_hand, 10, np.random.default_rng(0))
+    geometry = ObjectGeometry.from_mesh(shard.vertices, shard.faces)
+    assert len(poses) >= 5 and all(open_hand_collides(T, geometry) for T in poses)
+    nearest = np.linalg.norm(poses[:, None, :3, 3] - shard.T_obj_hand[None, :, :3, 3], axis=2).min(axis=1)
+    assert nearest.max() <= 0.06 + 1e-9  # pushed at most 6 cm from a database pose
+
+    blind = with_blind_negatives(objects, {o.name: poses for o in objects})
+    split = make_split(blind, seed=0)
+    for i, obj in enumerate(blind):
+        added = set(obj.blind_negatives)
+        assert len(added) == len(poses) and np.all(obj.label[list(added)] == FAILED)
+        assert not added & set(split.balanced[i])
+        if i in split.seen:
+            assert added <= set(split.train_grasps[i]) and not added & set(split.new_poses[i])
+    for part in ("train", "new_images", "new_poses", "unseen"):
+        for i, _, grasps in evaluation_groups(split, blind, part, seed=0):
+            assert not set(grasps) & set(blind[i].blind_negatives)

@@ -7,6 +7,7 @@ serving (the action server disappears); cleanup returns to unconfigured.
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from grasp_planner.camera import PinholeCamera  # noqa: E402
 from grasp_planner.pose import Pose  # noqa: E402
 from grasp_planner.ros import conversions as conv  # noqa: E402
+from grasp_planner_interfaces.msg import FailureReason  # noqa: E402
 
 pytestmark = pytest.mark.timeout(150)
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +41,7 @@ WAIT_S = 30.0
 @pytest.fixture(scope="module")
 def ros_env():
     saved = {k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE")}
-    os.environ["ROS_DOMAIN_ID"] = "77"
+    os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid() + 1).randint(1, 29))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     yield dict(os.environ)
     for key, value in saved.items():
@@ -174,6 +176,11 @@ def test_a_managed_node_serves_only_while_active_and_reports_diagnostics(ros_env
         assert manager.state() == "active"
 
         assert manager.action.wait_for_server(timeout_sec=WAIT_S), node.log()
+        no_image = manager.wait(manager.action.send_goal_async(PlanGrasp.Goal(use_latest_image=True)))
+        result = manager.wait(no_image.get_result_async()).result
+        assert result.reason.code == FailureReason.NO_IMAGE, result.message
+        assert "no depth image received yet on /gp_lc/depth/image" in result.message
+
         handle = manager.wait(manager.action.send_goal_async(plan_goal()))
         assert handle.accepted
         result = manager.wait(handle.get_result_async()).result
@@ -182,7 +189,7 @@ def test_a_managed_node_serves_only_while_active_and_reports_diagnostics(ros_env
 
         def has_stage_times():
             values = [{kv.key: kv.value for kv in st.values} for a in manager.diagnostics for st in a.status]
-            return any("last_plan_optimization_s" in v and v.get("plans") == "1" for v in values)
+            return any("last_plan_optimization_s" in v and v.get("last_plan_reason") == "NONE" for v in values)
         assert manager.spin_until(has_stage_times, 5.0), "no /diagnostics with the plan's stage times"
         last = {kv.key: kv.value for kv in manager.diagnostics[-1].status[0].values}
         assert last["model"] == Path(model_card).name

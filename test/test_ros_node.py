@@ -20,7 +20,8 @@ rclpy = pytest.importorskip("rclpy")
 PlanGrasp = pytest.importorskip("grasp_planner_interfaces.action",
                                 reason="build the interfaces: make interfaces; source scripts/ros_env.sh").PlanGrasp
 
-from geometry_msgs.msg import PoseArray, PoseStamped  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from geometry_msgs.msg import Point, PoseArray, PoseStamped, Vector3  # noqa: E402
 from rclpy.action import ActionClient  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.qos import qos_profile_sensor_data  # noqa: E402
@@ -127,7 +128,7 @@ class Peer:
         self.client = ActionClient(self.node, PlanGrasp, "plan_grasp")
         self.received = {}
         for topic, kind in (("grasp", PoseStamped), ("grasp_candidates", PoseArray), ("markers", MarkerArray),
-                            ("gripper_command", Robotiq3FCommand)):
+                            ("gripper_command", Robotiq3FCommand), ("/diagnostics", DiagnosticArray)):
             self.node.create_subscription(kind, topic, lambda m, t=topic: self.received.setdefault(t, []).append(m), 5)
 
     def close(self):
@@ -268,7 +269,7 @@ def test_bad_goal_is_aborted_with_its_reason_and_the_next_goal_succeeds(peer, no
 def test_nan_image_on_topics_is_logged_and_the_next_pose_is_served(peer, node_proc):
     peer.publish_scene(depth=np.full(CAMERA.shape, np.nan, dtype=np.float32))
     peer.publish_pose()
-    wait_for_log(node_proc[1], "plan refused (INVALID_INPUT): not enough valid depth")
+    wait_for_log(node_proc[1], "plan refused (INVALID_INPUT): the request is invalid: not enough valid depth")
     peer.publish_scene()
     peer.publish_pose()
     peer.spin_until(lambda: "grasp" in peer.received)
@@ -290,8 +291,9 @@ def set_parameter(peer, name, value):
 
     client = peer.node.create_client(SetParameters, f"{NS}/grasp_planner/set_parameters")
     assert client.wait_for_service(timeout_sec=WAIT_S)
-    kind = {float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}[type(value)]
-    field = {float: "double_value", str: "string_value"}[type(value)]
+    kind = {float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING,
+            list: ParameterType.PARAMETER_DOUBLE_ARRAY}[type(value)]
+    field = {float: "double_value", str: "string_value", list: "double_array_value"}[type(value)]
     param = Parameter(name=name, value=ParameterValue(type=kind, **{field: value}))
     return peer.wait_future(client.call_async(SetParameters.Request(parameters=[param]))).results[0]
 
@@ -318,3 +320,82 @@ def test_goal_sent_while_another_plans_is_aborted_busy_not_queued(peer):
     assert second.result.reason.code == FailureReason.BUSY and "not queued" in second.result.message
     peer.wait_future(first.cancel_goal_async())
     assert peer.wait_future(first.get_result_async()).result.reason.code == FailureReason.CANCELED
+
+
+def test_a_goal_without_an_image_fails_no_image(peer):
+    _, response = peer.send(peer.goal(depth=Image()))
+    assert response.result.reason.code == FailureReason.NO_IMAGE
+    assert "the goal has no depth image" in response.result.message
+
+
+def test_an_image_older_than_max_image_age_fails_stale_image(peer):
+    assert set_parameter(peer, "max_image_age_s", 5.0).successful
+    try:
+        _, response = peer.send(peer.goal())           # the goal's image is stamped at time 0
+    finally:
+        assert set_parameter(peer, "max_image_age_s", 0.0).successful
+    assert response.result.reason.code == FailureReason.STALE_IMAGE
+    assert "depth image is too old" in response.result.message and "max_image_age_s = 5.0" in response.result.message
+
+
+def test_a_zero_approach_cone_direction_in_a_goal_fails_invalid_input(peer):
+    _, response = peer.send(peer.goal(use_approach_cone=True, approach_cone_max_angle=0.5))
+    assert response.result.reason.code == FailureReason.INVALID_INPUT
+    assert "approach cone direction must be a finite non-zero vector" in response.result.message
+
+
+def test_a_workspace_box_far_from_the_object_fails_out_of_workspace_with_no_grasp_reported_as_success(peer):
+    goal = peer.goal(use_workspace=True, workspace_min=Point(x=2.0, y=2.0, z=2.0),
+                     workspace_max=Point(x=2.1, y=2.1, z=2.1))
+    _, response = peer.send(goal)
+    assert not response.result.success
+    assert response.result.reason.code == FailureReason.OUT_OF_WORKSPACE
+    assert "outside the workspace box" in response.result.message
+
+
+def test_a_goal_cone_containing_the_seed_direction_still_succeeds(peer):
+    goal = peer.goal(use_approach_cone=True, approach_cone_direction=Vector3(z=1.0), approach_cone_max_angle=3.0)
+    _, response = peer.send(goal)
+    assert response.result.success, response.result.message
+
+
+def test_tcp_offset_moves_the_published_pose_to_the_tool_frame_and_reads_the_initial_pose_as_one(peer):
+    T_hand_tool = Pose(np.eye(3), [0.0, 0.0, -0.1])
+    _, plain = peer.send(peer.goal(n_candidates=1))
+    assert set_parameter(peer, "tcp_offset", [0.0, 0.0, -0.1, 0.0, 0.0, 0.0]).successful
+    try:   # the same hand seed, given as the tool's pose: the planner sees the same request
+        seed_tool = conv.pose_to_pose_stamped_msg(seed_pose() @ T_hand_tool, FRAME)
+        _, offset = peer.send(peer.goal(n_candidates=1, initial_pose=seed_tool))
+    finally:
+        assert set_parameter(peer, "tcp_offset", [0.0] * 6).successful
+    assert plain.result.success and offset.result.success, offset.result.message
+    hand = conv.pose_msg_to_pose(plain.result.grasps[0].pose.pose)
+    tool = conv.pose_msg_to_pose(offset.result.grasps[0].pose.pose)
+    np.testing.assert_allclose(tool.translation, (hand @ T_hand_tool).translation, atol=1e-5)
+    axis = offset.result.grasps[0].approach_direction
+    np.testing.assert_allclose([axis.x, axis.y, axis.z], hand.rotation[:, 2], atol=1e-5)
+
+
+def test_the_regular_node_publishes_diagnostics_with_the_last_plan_stage_times(peer):
+    _, response = peer.send(peer.goal())
+    assert response.result.success, response.result.message
+
+    def stage_times():
+        for array in peer.received.get("/diagnostics", []):
+            values = {kv.key: kv.value for st in array.status for kv in st.values}
+            if "last_plan_optimization_s" in values and values.get("last_plan_reason") == "NONE":
+                return values
+    peer.spin_until(lambda: stage_times() is not None, 5.0)
+    assert float(stage_times()["last_plan_total_s"]) > 0.0
+
+
+def test_gripper_action_format_without_control_msgs_exits_naming_the_package(ros_env, model_card, tmp_path):
+    proc, log = start_node(ros_env, tmp_path / "node.log", f"model_path:={model_card}",
+                           "gripper_format:=gripper_action")
+    try:
+        assert proc.wait(WAIT_S) == 2
+    finally:
+        log.close()
+    text = (tmp_path / "node.log").read_text()
+    assert "cannot start: gripper_format gripper_action: control_msgs/action/GripperCommand is not available" in text
+    assert "ros-$ROS_DISTRO-control-msgs" in text

@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip objects with fewer robust grasps (paper: 10)")
     parser.add_argument("--balance", choices=["per_object", "global"],
                         help="undersample failed grasps per object (paper) or over the whole database")
+    parser.add_argument("--blind-negatives", type=int, dest="blind_negatives", metavar="N",
+                        help="add up to N colliding poses per seen object as failed examples (needs Klamp't the "
+                             "first time; cached in OUT/blind_negatives.h5, which a later run into OUT reuses)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
 
 
@@ -56,9 +59,16 @@ def run(args) -> int:
     configs = [TrainConfig.from_yaml(args.config, architecture=a, epochs=args.epochs, device=args.device,
                                      seed=args.seed, images_per_batch=args.images_per_batch,
                                      grasps_per_image=args.grasps_per_image, learning_rate=args.learning_rate,
-                                     min_robust=args.min_robust, balance=args.balance) for a in archs]
+                                     min_robust=args.min_robust, balance=args.balance,
+                                     blind_negatives=args.blind_negatives) for a in archs]
     objects = load_database(args.data, DepthNormalization(**configs[0].depth_normalization))
     out = Path(args.out)
+    if configs[0].blind_negatives > 0:
+        from grasp_planner.learning.blind import read_blind_negatives, with_blind_negatives, write_blind_negatives
+        blind_file = out / "blind_negatives.h5"
+        if not blind_file.is_file():
+            write_blind_negatives(args.data, blind_file, configs[0].blind_negatives, configs[0].seed)
+        objects = with_blind_negatives(objects, read_blind_negatives(blind_file))
     results = []
     for config in configs:
         run_dir = out if len(configs) == 1 else out / config.architecture

@@ -25,7 +25,10 @@ from tqdm import tqdm
 
 from grasp_planner.data.shards import finished_shards, read_shard
 from grasp_planner.learning.features import DepthNormalization, PoseEncoding, normalize_depth, pose_features_per_camera
-from grasp_planner.sim.labels import GraspLabel
+
+# GraspLabel values of the shard format (sim/labels.py). Not imported: grasp_planner.sim's __init__
+# loads the Klamp't simulator, and training must run where Klamp't is not installed (GPU machines).
+FAILED, ROBUST = 0, 2
 
 @dataclass
 class ObjectData:
@@ -38,14 +41,25 @@ class ObjectData:
     T_cam_obj: np.ndarray  # (M, 4, 4)
     T_obj_hand: np.ndarray  # (G, 4, 4)
     label: np.ndarray  # (G,) int8 GraspLabel
+    blind: np.ndarray | None = None  # (G,) bool: a colliding pose added as a failed example (learning.blind)
+
+    def _simulated(self) -> np.ndarray:
+        return np.ones(len(self.label), bool) if self.blind is None else ~self.blind
 
     @property
     def robust(self) -> np.ndarray:
-        return np.flatnonzero(self.label == GraspLabel.ROBUST)
+        """Simulated robust grasps."""
+        return np.flatnonzero((self.label == ROBUST) & self._simulated())
 
     @property
     def failed(self) -> np.ndarray:
-        return np.flatnonzero(self.label == GraspLabel.FAILED)
+        """Simulated failed grasps (colliding poses added for training are not among them)."""
+        return np.flatnonzero((self.label == FAILED) & self._simulated())
+
+    @property
+    def blind_negatives(self) -> np.ndarray:
+        """Indices of added colliding poses."""
+        return np.zeros(0, np.int64) if self.blind is None else np.flatnonzero(self.blind)
 
 
 def read_object(path, depth_normalization: DepthNormalization) -> ObjectData:
@@ -81,7 +95,7 @@ class Split:
         """Object, image and grasp counts of each part (for the metrics file and model card)."""
         def n(d):
             return int(sum(len(v) for v in d.values()))
-        labels = np.concatenate([objects[i].label for i in self.seen + self.unseen]) \
+        labels = np.concatenate([objects[i].label[objects[i]._simulated()] for i in self.seen + self.unseen]) \
             if self.seen + self.unseen else np.zeros(0)
         return {
             "objects_total": len(objects), "objects_seen": len(self.seen), "objects_unseen": len(self.unseen),
@@ -90,7 +104,9 @@ class Split:
             "images_unseen": int(sum(len(objects[i].depth) for i in self.unseen)),
             "grasps_train": n(self.train_grasps), "grasps_new_poses": n(self.new_poses),
             "grasps_unseen": int(sum(len(self.balanced[i]) for i in self.unseen)),
-            "labels_eligible_objects": {lab.name.lower(): int(np.sum(labels == lab)) for lab in GraspLabel},
+            "grasps_blind_negatives_train": int(sum(len(objects[i].blind_negatives) for i in self.seen)),
+            "labels_eligible_objects": {name: int(np.sum(labels == value))
+                                        for name, value in (("failed", FAILED), ("loose", 1), ("robust", ROBUST))},
         }
 
 
@@ -155,14 +171,15 @@ def make_split(objects: list[ObjectData], seed: int, min_robust: int = 10, unsee
         split.train_images[i], split.new_images[i] = _holdout(len(objects[i].depth), new_image_fraction, rng)
     # hold out poses per label, over all seen objects, so both parts stay balanced
     held_out = {i: [] for i in split.seen}
-    for lab in (GraspLabel.ROBUST, GraspLabel.FAILED):
+    for lab in (ROBUST, FAILED):
         pool = [(i, g) for i in split.seen for g in split.balanced[i] if objects[i].label[g] == lab]
         _, out = _holdout(len(pool), new_pose_fraction, rng)
         for k in out:
             held_out[pool[k][0]].append(pool[k][1])
     for i in split.seen:
         is_held = np.isin(split.balanced[i], held_out[i])
-        split.train_grasps[i] = split.balanced[i][~is_held]
+        # colliding poses (if any were added) only ever train, on seen objects
+        split.train_grasps[i] = np.concatenate([split.balanced[i][~is_held], objects[i].blind_negatives])
         split.new_poses[i] = split.balanced[i][is_held]
     return split
 
@@ -195,7 +212,7 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
         T_cam_obj[sel] = obj.T_cam_obj[image[sel]]
         cameras[sel] = obj.cameras[image[sel]]
         T_obj_hand[sel] = obj.T_obj_hand[grasp[sel]]
-        target[sel] = obj.label[grasp[sel]] == GraspLabel.ROBUST
+        target[sel] = obj.label[grasp[sel]] == ROBUST
     depth = np.stack([objects[i].depth[m] for i, m, _ in groups])[:, None]
     pose = pose_features_per_camera(T_cam_obj @ T_obj_hand, cameras, pose_encoding)
     return Batch(depth.astype(np.float32, copy=False), np.repeat(np.arange(len(groups)), sizes), pose,
@@ -203,12 +220,17 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
 
 
 def _balanced_pick(obj: ObjectData, grasps: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to ``k`` of ``grasps``, half robust and half failed where possible."""
+    """Up to ``k`` of ``grasps``, half robust and half failed where possible.
+
+    Added colliding poses do not change how many failed grasps are drawn (that follows the
+    simulated failed grasps, so the label balance stays as without them); they join the pool the
+    failed ones are drawn from.
+    """
     labels = obj.label[grasps]
-    robust, failed = grasps[labels == GraspLabel.ROBUST], grasps[labels == GraspLabel.FAILED]
-    half = k // 2
-    n_r = min(len(robust), max(half, k - len(failed)))
-    n_f = min(len(failed), k - n_r)
+    robust, failed = grasps[labels == ROBUST], grasps[labels == FAILED]
+    n_failed = int(np.sum(obj._simulated()[failed]))
+    n_r = min(len(robust), max(k // 2, k - n_failed))
+    n_f = min(n_failed, k - n_r)
     return np.concatenate([rng.choice(robust, n_r, replace=False), rng.choice(failed, n_f, replace=False)])
 
 
@@ -242,6 +264,7 @@ def evaluation_groups(split: Split, objects: list[ObjectData], part: str, seed: 
         raise ValueError(f"evaluation part must be train, new_images, new_poses or unseen, got {part!r}")
     groups = []
     for i, images, grasps in plan:
+        grasps = grasps[objects[i]._simulated()[grasps]]  # never score added colliding poses
         if len(images) == 0 or len(grasps) == 0:
             continue
         chosen = rng.choice(images, min(images_per_object, len(images)), replace=False)

@@ -78,7 +78,8 @@ def export_run(run_dir, out) -> ModelCard:
     """Export a finished training run (``train``'s ``--out`` folder) to ``out`` (*.onnx)."""
     model, config, metrics = load_run(run_dir)
     card = export_model(model, out, DepthNormalization(**config.get("depth_normalization", {})),
-                        seed=config.get("seed", 0), training=config.get("data", {}),
+                        seed=config.get("seed", 0),
+                        training={**config.get("data", {}), "settings": config.get("config", {})},
                         metrics=metrics.get("results", metrics))
     pose = config.get("pose_encoding")
     if pose is not None and PoseEncoding(**pose) != card.pose_encoding:

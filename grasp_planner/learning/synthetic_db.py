@@ -15,7 +15,7 @@ import numpy as np
 from grasp_planner.data.objects import procedural_objects
 from grasp_planner.data.render import random_rotations, synthesize_views
 from grasp_planner.data.shards import Shard, shard_path, write_shard
-from grasp_planner.sim.labels import GraspLabel
+from grasp_planner.learning.dataset import FAILED, ROBUST
 
 
 def rule_grasps(n: int, rng: np.random.Generator, robust_radius_m: float = 0.06,
@@ -28,7 +28,7 @@ def rule_grasps(n: int, rng: np.random.Generator, robust_radius_m: float = 0.06,
     radius = rng.uniform(0, max_radius_m, n)
     T[:, :3, 3] = direction * radius[:, None]
     T[:, 3, 3] = 1.0
-    label = np.where(radius < robust_radius_m, GraspLabel.ROBUST, GraspLabel.FAILED).astype(np.int8)
+    label = np.where(radius < robust_radius_m, ROBUST, FAILED).astype(np.int8)
     return T, label
 
 
@@ -44,7 +44,7 @@ def write_synthetic_database(out, n_objects: int = 4, images_per_object: int = 6
                       code_version="synthetic", config={"labels": "rule: robust within 6 cm of the origin"},
                       vertices=obj.vertices, faces=obj.faces, depth=views.depth, cameras=views.cameras,
                       T_cam_obj=views.T_cam_obj, T_obj_hand=T_obj_hand, label=label,
-                      robust_after_1_shake=label == GraspLabel.ROBUST)
+                      robust_after_1_shake=label == ROBUST)
         paths.append(write_shard(shard_path(out, index), shard))
     return paths
 

@@ -105,6 +105,7 @@ def toy_error(model: ToyMixIn, images: np.ndarray, n: int = 4000, seed: int = 1)
     index, xy, labels = sample_batch(images, n, rng)
     size = images.shape[-1]
     with torch.no_grad():
+        xy_t = torch.from_numpy(normalize_xy(xy, size).astype(np.float32))
         logits = model.forward_grouped(torch.from_numpy(np.asarray(images, dtype=np.float32))[:, None],
-                                       torch.from_numpy(index), torch.from_numpy(normalize_xy(xy, size).astype(np.float32)))
+                                       torch.from_numpy(index), xy_t)
     return float(np.mean(logits.argmax(1).numpy() != labels))

@@ -24,6 +24,7 @@ class OptimizerConfig:
     gtol: float = 1e-3
     first_step: float = 1.0
     stall_evals: int = 15
+    restarts: int = 2
 
     def __post_init__(self):
         if self.method not in ("BFGS", "L-BFGS-B"):
@@ -32,6 +33,8 @@ class OptimizerConfig:
             raise ValueError(f"optimizer.max_iter must be >= 1, got {self.max_iter}")
         if self.time_budget_s is not None and not self.time_budget_s > 0:
             raise ValueError(f"optimizer.time_budget_s must be > 0 or null, got {self.time_budget_s}")
+        if self.restarts < 0:
+            raise ValueError(f"optimizer.restarts must be >= 0, got {self.restarts}")
         if self.stall_evals < 1:
             raise ValueError(f"optimizer.stall_evals must be >= 1, got {self.stall_evals}")
         for name in ("position_scale_m", "rotation_scale_rad", "fd_step", "gtol", "first_step"):

@@ -61,7 +61,7 @@ _SCIPY_STATUS = {0: OptimizationStatus.CONVERGED, 1: OptimizationStatus.MAX_ITER
 def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.ndarray, *,
                          method: str = "BFGS", max_iter: int = 40, gtol: float = 1e-3,
                          first_step: float | None = 1.0, stall_evals: int | None = 15,
-                         stall_tol: float = 1e-4, deadline: float | None = None,
+                         stall_tol: float = 1e-4, restarts: int = 2, deadline: float | None = None,
                          on_iteration: Callable[[int, np.ndarray, Evaluation], None] | None = None
                          ) -> MinimizeOutcome:
     """Minimize ``objective`` from ``x0``; never raises for a failed run, reports it instead.
@@ -70,19 +70,24 @@ def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.n
     ----------
     objective : x -> Evaluation (value and gradient); may raise to signal a failed evaluation.
     method : "BFGS" or "L-BFGS-B".
-    first_step : BFGS only: length (units of x) of the first step, by scaling the initial inverse
-        Hessian to ``first_step / |g0|``; scipy's identity would step ``|g0|``, far too far
-        when the gradient is large, and then spend many evaluations backtracking.
+    first_step : length (units of x) of the first step. Both methods start from an identity
+        inverse Hessian, so their first step is ``|g0|`` long, far too far when the gradient is
+        large, and many evaluations go into backtracking; we hand scipy the objective times
+        ``first_step / |g0|`` (gtol scaled alike), which changes no minimum.
     stall_evals, stall_tol : stop (status PRECISION_LOSS) after this many evaluations without the
         best value improving by ``stall_tol``; on a ReLU network most late evaluations are failing
         line searches (shared/notes/cnn-planner-perf.md: the best value comes at ~1/4 of them).
+    restarts : after a stall (PRECISION_LOSS) that still improved the best value, start again
+        from the best point with a fresh Hessian, at most this many times. BFGS stalls at the
+        kinks of a ReLU network's piecewise-linear score, often millimetres short of its peak.
     deadline : ``time.perf_counter()`` value after which the run stops with TIMEOUT.
     on_iteration : called after each iteration with (iteration, x, best evaluation so far); a
         ``StopIteration`` raised there ends the run with CANCELED.
     """
     start = time.perf_counter()
     x0 = np.asarray(x0, dtype=float)
-    state = {"best_x": x0.copy(), "best": None, "n_eval": 0, "n_iter": 0, "last": None, "stall": 0}
+    state = {"best_x": x0.copy(), "best": None, "n_eval": 0, "n_iter": 0, "last": None, "stall": 0,
+             "scale": 1.0}
     iterates = [x0.copy()]
 
     def evaluate(x):
@@ -109,7 +114,7 @@ def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.n
             raise _Stop(OptimizationStatus.PRECISION_LOSS,
                         f"no improvement over {stall_evals} evaluations (line search stalled)")
         ev = evaluate(x)
-        return ev.value, ev.gradient
+        return ev.value * state["scale"], ev.gradient * state["scale"]
 
     def callback(intermediate_result):
         state["n_iter"] += 1
@@ -122,18 +127,34 @@ def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.n
         if deadline is not None and time.perf_counter() > deadline:
             raise _Stop(OptimizationStatus.TIMEOUT, "stopped by the time budget")
 
-    options = {"maxiter": int(max_iter), "gtol": float(gtol)}   # both methods name them so
-    try:
-        if method == "BFGS" and first_step is not None:
-            g0 = np.linalg.norm(evaluate(x0).gradient)
-            options["hess_inv0"] = np.eye(len(x0)) * (first_step / max(g0, first_step))
-        res = minimize(fun, x0, jac=True, method=method, callback=callback, options=options)
+    def one_run(x_start, iterations_left):
+        state["stall"] = 0
+        if first_step is not None:
+            g0 = np.linalg.norm(evaluate(x_start).gradient)
+            state["scale"] = first_step / max(g0, first_step)
+        options = {"maxiter": int(iterations_left), "gtol": float(gtol) * state["scale"]}  # both methods name them so
+        try:
+            res = minimize(fun, x_start, jac=True, method=method, callback=callback, options=options)
+        except _Stop as stop:
+            if stop.status != OptimizationStatus.PRECISION_LOSS:
+                raise
+            return stop.status, stop.message
         status = _SCIPY_STATUS.get(int(res.status), OptimizationStatus.FAILED)
-        if method == "L-BFGS-B" and int(res.status) == 2:
-            status = OptimizationStatus.PRECISION_LOSS
-        if not res.success and res.nit >= max_iter:
+        if not res.success and res.nit >= iterations_left:
             status = OptimizationStatus.MAX_ITER
-        message = str(res.message)
+        return status, str(res.message)
+
+    status, message = OptimizationStatus.FAILED, "not started"
+    try:
+        x_start = x0
+        for attempt in range(1 + restarts):
+            before = state["best"].value if state["best"] is not None else np.inf
+            status, message = one_run(x_start, max_iter - state["n_iter"])
+            stalled = status == OptimizationStatus.PRECISION_LOSS
+            if not stalled or state["n_iter"] >= max_iter or not state["best"].value < before - stall_tol:
+                break
+            x_start = state["best_x"]   # a fresh Hessian from the best point gets past the kink
+            message = f"restart {attempt + 1} from the best point after: {message}"
     except _Stop as stop:
         status, message = stop.status, stop.message
     if state["best"] is None:

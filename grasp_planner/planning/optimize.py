@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from grasp_planner.camera import PinholeCamera, valid_depth_mask
 from grasp_planner.pose import Pose
@@ -70,6 +69,24 @@ class PreparedImage:
     timings: dict
 
 
+def rotvec_to_matrix(rotvec: np.ndarray) -> np.ndarray:
+    """Rotation matrices ``(N, 3, 3)`` from rotation vectors ``(N, 3)`` (Rodrigues), rad.
+
+    Same result as scipy's ``Rotation.from_rotvec(...).as_matrix()`` at a third of its cost; this
+    runs 13 times per objective evaluation.
+    """
+    theta = np.linalg.norm(rotvec, axis=1)
+    small = theta < 1e-8
+    safe = np.where(small, 1.0, theta)
+    a = np.where(small, 1.0 - theta ** 2 / 6.0, np.sin(theta) / safe)           # sin(t)/t
+    b = np.where(small, 0.5 - theta ** 2 / 24.0, (1.0 - np.cos(theta)) / safe ** 2)  # (1-cos t)/t^2
+    x, y, z = rotvec[:, 0], rotvec[:, 1], rotvec[:, 2]
+    K = np.zeros((len(rotvec), 3, 3))
+    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -z, y, -x
+    K[:, 1, 0], K[:, 2, 0], K[:, 2, 1] = z, -y, x
+    return np.eye(3) + a[:, None, None] * K + b[:, None, None] * (K @ K)
+
+
 class PoseCoordinates:
     """Maps scaled optimizer coordinates ``x (M, 6)`` to hand poses ``(M, 4, 4)`` around ``T0``."""
 
@@ -79,9 +96,10 @@ class PoseCoordinates:
 
     def poses(self, x: np.ndarray) -> np.ndarray:
         x = np.atleast_2d(np.asarray(x, dtype=float)) * self.scale
-        T = np.tile(self.T0, (len(x), 1, 1))
+        T = np.empty((len(x), 4, 4))
+        T[:] = self.T0
         T[:, :3, 3] += x[:, :3]
-        T[:, :3, :3] = self.T0[:3, :3] @ Rotation.from_rotvec(x[:, 3:]).as_matrix()
+        T[:, :3, :3] = self.T0[:3, :3] @ rotvec_to_matrix(x[:, 3:])
         return T
 
     def max_motion_m(self, step: float) -> float:
@@ -214,6 +232,7 @@ def optimize_prepared(prepared: PreparedImage, initial_pose: Pose, scorer: Grasp
 
     outcome = minimize_with_budget(objective, np.zeros(6), method=opt.method, max_iter=opt.max_iter,
                                    gtol=opt.gtol, first_step=opt.first_step, stall_evals=opt.stall_evals,
+                                   restarts=opt.restarts,
                                    deadline=deadline, on_iteration=on_iteration)
     trajectory = tuple(Pose.from_matrix(T) for T in coords.poses(np.array(outcome.iterates)))
     if outcome.best is None:   # failed or canceled before the first evaluation finished

@@ -163,15 +163,36 @@ def approach_axis(pose: Pose) -> np.ndarray:
 
 def grasp_msg(pose: Pose, header, score: float, probability: float, distance: float, iterations: int,
               mode_register: int, approach_distance: float, retreat_distance: float,
-              pre_grasp_posture, grasp_posture):
-    """grasp_planner_interfaces/Grasp: the pose in ``header.frame_id``; retreat is back along the approach."""
+              pre_grasp_posture, grasp_posture, T_hand_tool: Pose | None = None):
+    """grasp_planner_interfaces/Grasp for the hand pose ``pose`` in ``header.frame_id``.
+
+    The message's pose is the tool frame's (``pose @ T_hand_tool``) when ``T_hand_tool`` is given;
+    the approach stays the hand's +z and the retreat goes back along it.
+    """
     from geometry_msgs.msg import PoseStamped
     from grasp_planner_interfaces.msg import Grasp
 
     axis = approach_axis(pose)
-    return Grasp(pose=PoseStamped(header=header, pose=pose_to_pose_msg(pose)), score=float(score),
+    published = pose if T_hand_tool is None else pose @ T_hand_tool
+    return Grasp(pose=PoseStamped(header=header, pose=pose_to_pose_msg(published)), score=float(score),
                  probability=float(probability), distance=float(distance) if np.isfinite(distance) else 0.0,
                  iterations=int(iterations), mode=int(mode_register),
                  approach_direction=vector_msg(axis), approach_distance=float(approach_distance),
                  retreat_direction=vector_msg(-axis), retreat_distance=float(retreat_distance),
                  pre_grasp_posture=pre_grasp_posture, grasp_posture=grasp_posture)
+
+
+# --- action goals ---------------------------------------------------------------------------------
+GOAL_CONSTRAINT_FIELDS = ("use_approach_cone", "approach_cone_direction", "approach_cone_max_angle",
+                          "approach_cone_frame", "use_workspace", "workspace_min", "workspace_max",
+                          "max_translation", "max_angle")
+
+
+def goal_constraint_fields(goal) -> dict:
+    """A PlanGrasp goal's constraint fields as plain values (vectors as 3-tuples), for
+    ``params.with_goal_constraints``."""
+    out = {name: getattr(goal, name) for name in GOAL_CONSTRAINT_FIELDS}
+    for name in ("approach_cone_direction", "workspace_min", "workspace_max"):
+        v = out[name]
+        out[name] = (float(v.x), float(v.y), float(v.z))
+    return out

@@ -229,6 +229,31 @@ def updated(params: NodeParams, changes: dict) -> NodeParams:
     return params_from_values({**values_of(params), **changes})
 
 
+def with_goal_constraints(values: dict, goal: dict) -> dict:
+    """Constraint parameters (``NodeParams.constraint_values()``) with an action goal's constraints applied.
+
+    ``goal`` holds the PlanGrasp goal's constraint fields as plain values (angles in rad, vectors as
+    3 numbers; ``conversions.goal_constraint_fields``). A cone or box the goal enables replaces the
+    parameters' one; a positive ``max_translation``/``max_angle`` replaces that limit; anything the
+    goal leaves unset keeps the parameter's value. The goal's box is in the output frame.
+    """
+    out = dict(values)
+    if goal["use_approach_cone"]:
+        out.update({"approach_cone.enabled": True,
+                    "approach_cone.direction": tuple(float(v) for v in goal["approach_cone_direction"]),
+                    "approach_cone.max_angle_deg": float(np.degrees(goal["approach_cone_max_angle"])),
+                    "approach_cone.frame": goal["approach_cone_frame"] or "camera"})
+    if goal["use_workspace"]:
+        out.update({"workspace.enabled": True, "workspace.frame": "output",
+                    "workspace.lo": tuple(float(v) for v in goal["workspace_min"]),
+                    "workspace.hi": tuple(float(v) for v in goal["workspace_max"])})
+    if goal["max_translation"] > 0:
+        out["max_deviation.translation_m"] = float(goal["max_translation"])
+    if goal["max_angle"] > 0:
+        out["max_deviation.angle_deg"] = float(np.degrees(goal["max_angle"]))
+    return out
+
+
 def declare_params(node) -> NodeParams:
     """Declare every parameter on ``node`` with its description and range; return them validated."""
     from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
@@ -236,6 +261,9 @@ def declare_params(node) -> NodeParams:
     values = {}
     for name, spec in PARAMETERS.items():
         desc = ParameterDescriptor(description=spec.description, read_only=not spec.dynamic)
+        if spec.size is not None:   # let [0, 0, 1] (an integer array in YAML) through; check_value makes floats
+            desc.dynamic_typing = True
+            desc.additional_constraints = f"{spec.size} numbers, each in [{spec.low}, {spec.high}]"
         if spec.choices is not None:
             desc.additional_constraints = "one of: " + ", ".join(spec.choices)
         if isinstance(spec.default, float) and spec.low is not None:

@@ -1,0 +1,42 @@
+"""The demo and plan commands end to end with an exported model (the README's main command)."""
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from grasp_planner.cli import main  # noqa: E402
+from grasp_planner.planning.scene_io import generated_scene  # noqa: E402
+
+from planning_fixtures import peaked_model  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def card(tmp_path_factory):
+    scene = generated_scene(0)
+    top = float(scene.depth[scene.depth > 0].min())
+    return peaked_model(tmp_path_factory.mktemp("model") / "grasp_cnn.onnx", top - 0.03)
+
+
+def test_demo_writes_a_png_per_scene_and_a_summary(card, tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--model", str(card)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenes"] and all((out / f"{s['scene']}.png").stat().st_size > 10_000 for s in summary["scenes"])
+    assert all(s["reason"] != "INVALID_INPUT" and s["grasps"] for s in summary["scenes"])
+    assert "score" in capsys.readouterr().out
+
+
+def test_demo_without_a_model_says_what_is_missing(tmp_path, capsys):
+    missing = tmp_path / "grasp_cnn.json"
+    assert main(["demo", "--out", str(tmp_path / "d"), "--model", str(missing)]) == 2
+    assert "grasp_cnn.json" in capsys.readouterr().out
+
+
+def test_plan_command_plans_one_scene_file(card, tmp_path):
+    scene = generated_scene(0)
+    path = tmp_path / "scene.npz"
+    np.savez(path, depth=scene.depth, camera=scene.camera.as_array(), initial_pose=scene.initial_pose.matrix())
+    assert main(["plan", str(path), "--model", str(card), "--out", str(tmp_path / "p.png")]) == 0
+    assert (tmp_path / "p.png").is_file()

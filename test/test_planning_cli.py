@@ -40,3 +40,16 @@ def test_plan_command_plans_one_scene_file(card, tmp_path):
     np.savez(path, depth=scene.depth, camera=scene.camera.as_array(), initial_pose=scene.initial_pose.matrix())
     assert main(["plan", str(path), "--model", str(card), "--out", str(tmp_path / "p.png")]) == 0
     assert (tmp_path / "p.png").is_file()
+
+
+def test_evaluate_writes_rates_per_object_and_a_sequence_figure(card, tmp_path):
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(card), "--problems", "2", "--uniform-samples", "2",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "evaluation.json").read_text())
+    summary = report["summary"]
+    assert summary["problems"] == 2 and sum(r["problems"] for r in summary["per_object"].values()) == 2
+    for key in ("robust_1_shake", "robust_10_shakes"):
+        assert 0.0 <= summary[key] <= 1.0
+    assert summary["robust_10_shakes"] <= summary["robust_1_shake"]   # 10 shakes is the stricter test
+    assert (out / "evaluation_sequences.png").stat().st_size > 10_000

@@ -59,7 +59,7 @@ def random_starts(depth, n, seed=0):
 
 @pytest.mark.parametrize("method, restarts, at_least", [
     ("BFGS", 2, 0.9),        # measured 20/20 (seed 0, 20 starts)
-    ("L-BFGS-B", 2, 0.75),   # measured 19/20
+    ("L-BFGS-B", 2, 0.9),    # measured 20/20
 ])
 def test_most_random_starts_reach_the_peak(scene, scorer, method, restarts, at_least):
     depth, camera, _, _ = scene
@@ -69,14 +69,15 @@ def test_most_random_starts_reach_the_peak(scene, scorer, method, restarts, at_l
 
 
 def test_restarts_take_bfgs_past_relu_kinks(scene, scorer):
-    """Without restarts BFGS stalls millimetres short of the peak on the |u| + |v| kink (12/20)."""
+    """Without restarts BFGS can stall millimetres short of the peak on the |u| + |v| kink
+    (measured 18/20 reach it without, 20/20 with; 12 starts here)."""
     depth, camera, _, _ = scene
     reached = {}
     for restarts in (0, 2):
         config = NO_BARRIER.replace(optimizer={"restarts": restarts})
         results = [optimize(depth, camera, T0, scorer, config=config) for T0 in random_starts(depth, 12)]
         reached[restarts] = sum(r.logit > 2.9 for r in results)
-    assert reached[2] > reached[0]
+    assert reached[2] >= reached[0] and reached[2] == 12
 
 
 def test_barrier_keeps_the_final_pose_out_of_collision_with_the_mesh(scene, scorer):

@@ -108,3 +108,34 @@ def test_plan_on_a_tilted_real_camera_image_maps_grasps_back_to_that_camera(card
     assert np.allclose(result.initial_pose.matrix(), np.asarray(scene.initial_pose.matrix()
                        if isinstance(scene.initial_pose, Pose) else scene.initial_pose))
     assert result.timings["view"] > 0
+
+
+def test_max_deviation_constraint_keeps_the_grasp_near_the_start(scene, card):
+    from grasp_planner.planning.constraints import ConstraintSet, MaxDeviation
+    depth, camera, _ = scene
+    start = above(depth)   # about 4.7 cm from the network's peak
+    limits = ConstraintSet((MaxDeviation(max_translation_m=0.01),))
+    result = GraspPlanner.from_config(card).plan(depth, camera, start, constraints=limits)
+    moved, _ = start.distance_to(result.grasps[0].pose)
+    assert moved <= 0.01 + 1e-4 and result.reason != PlanStatus.OUT_OF_WORKSPACE, result.message
+    assert result.grasps[0].score > GraspPlanner.from_config(card).plan(depth, camera, start).grasps[0].score - 100
+
+
+def test_workspace_box_the_optimum_lies_outside_gives_out_of_workspace_or_a_grasp_inside(scene, card):
+    from grasp_planner.planning.constraints import ConstraintSet, WorkspaceBox
+    depth, camera, _ = scene
+    box = WorkspaceBox(lo=[0.02, -0.1, 0.0], hi=[0.2, 0.1, 1.0], frame="camera")   # excludes x < 2 cm (the peak)
+    result = GraspPlanner.from_config(card).plan(depth, camera, above(depth), constraints=ConstraintSet((box,)))
+    if result.reason == PlanStatus.OUT_OF_WORKSPACE:
+        assert "workspace" in result.message and not result.success
+    else:
+        assert result.grasps[0].pose.translation[0] >= 0.02 - 1e-4
+
+
+def test_contradicting_constraints_are_invalid_input(scene, card):
+    from grasp_planner.planning.constraints import ConstraintSet, WorkspaceBox
+    depth, camera, _ = scene
+    boxes = ConstraintSet((WorkspaceBox([0, 0, 0], [0.1, 0.1, 0.1], "camera"),
+                           WorkspaceBox([0.5, 0.5, 0.5], [0.6, 0.6, 0.6], "camera")))
+    result = GraspPlanner.from_config(card).plan(depth, camera, above(depth), constraints=boxes)
+    assert result.reason == PlanStatus.INVALID_INPUT and "contradict" in result.message

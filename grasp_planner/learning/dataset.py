@@ -30,6 +30,7 @@ from grasp_planner.learning.features import DepthNormalization, PoseEncoding, no
 # loads the Klamp't simulator, and training must run where Klamp't is not installed (GPU machines).
 FAILED, ROBUST = 0, 2
 
+
 @dataclass
 class ObjectData:
     """One shard in memory: normalised depth images and the grasps of one object."""
@@ -239,6 +240,7 @@ def training_groups(split: Split, objects: list[ObjectData], grasps_per_image: i
     """One epoch: every training image once, with ``grasps_per_image`` balanced training poses, shuffled."""
     groups = [(i, int(m), _balanced_pick(objects[i], split.train_grasps[i], grasps_per_image, rng))
               for i in split.seen for m in split.train_images[i]]
+    groups = [g for g in groups if len(g[2])]  # an object may keep no training pose (global balance)
     order = rng.permutation(len(groups))
     return [groups[k] for k in order]
 

@@ -22,11 +22,13 @@ HIDDEN = (1000, 100)
 
 def encoder_output_size(height: int, width: int) -> tuple[int, int]:
     """Spatial size after the four conv + pool stages (valid convs, floor pooling)."""
+    h, w = height, width
     for k in CONV_KERNELS:
-        height, width = (height - k + 1) // 2, (width - k + 1) // 2
-    if height < 1 or width < 1:
-        raise ValueError("input image is too small for the encoder")
-    return height, width
+        h, w = (h - k + 1) // 2, (w - k + 1) // 2
+        if h < 1 or w < 1:
+            raise ValueError(f"input image {height}x{width} (HxW) is too small for the encoder's four conv+pool "
+                             f"stages; the paper's network takes 128x128")
+    return h, w
 
 
 class DepthEncoder(nn.Module):

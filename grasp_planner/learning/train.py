@@ -149,7 +149,10 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
                           config.new_image_fraction, config.new_pose_fraction, config.balance)
     ds.write_split(split, objects, out_dir / "split.json")
     counts = split.counts(objects)
-    input_size = tuple(objects[split.seen[0]].depth.shape[1:])
+    sizes = {tuple(o.depth.shape[1:]) for o in objects}
+    if len(sizes) != 1:
+        raise ValueError(f"all depth images must have one size to train on, the database has {sorted(sizes)}")
+    input_size = sizes.pop()
     pose_encoding = PoseEncoding(ARCHITECTURES[config.architecture])
     depth_norm = DepthNormalization(**config.depth_normalization)
     run_config = {"architecture": config.architecture, "input_size": list(input_size),

@@ -23,7 +23,7 @@ class OptimizerConfig:
     fd_step: float = 0.05
     gtol: float = 1e-3
     first_step: float = 1.0
-    stall_evals: int = 15
+    stall_evals: int = 8
     restarts: int = 2
 
     def __post_init__(self):

@@ -60,7 +60,7 @@ _SCIPY_STATUS = {0: OptimizationStatus.CONVERGED, 1: OptimizationStatus.MAX_ITER
 
 def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.ndarray, *,
                          method: str = "BFGS", max_iter: int = 40, gtol: float = 1e-3,
-                         first_step: float | None = 1.0, stall_evals: int | None = 15,
+                         first_step: float | None = 1.0, stall_evals: int | None = 8,
                          stall_tol: float = 1e-4, restarts: int = 2, deadline: float | None = None,
                          on_iteration: Callable[[int, np.ndarray, Evaluation], None] | None = None
                          ) -> MinimizeOutcome:

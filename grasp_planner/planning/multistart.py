@@ -77,7 +77,8 @@ def surface_starts(depth: np.ndarray, camera: PinholeCamera, n: int, config: Mul
 
 def optimize_starts(prepared: PreparedImage, starts: list[Pose], scorer, config: PlannerConfig,
                     callback: Callable[[IterationInfo], None] | None = None,
-                    deadline: float | None = None) -> list[OptimizationResult]:
+                    deadline: float | None = None,
+                    extra_cost: Callable[[np.ndarray], np.ndarray] | None = None) -> list[OptimizationResult]:
     """Run one optimization per start until all ran, the deadline passed, or the callback canceled.
 
     Iteration numbers given to ``callback`` count across starts. A start that the deadline leaves
@@ -88,7 +89,7 @@ def optimize_starts(prepared: PreparedImage, starts: list[Pose], scorer, config:
     for start in starts:
         if results and deadline is not None and time.perf_counter() > deadline:
             break
-        result = optimize_prepared(prepared, start, scorer, config, callback, deadline, iterations)
+        result = optimize_prepared(prepared, start, scorer, config, callback, deadline, iterations, extra_cost)
         results.append(result)
         iterations += result.n_iter
         if result.status.name == "CANCELED":

@@ -165,7 +165,8 @@ def prepare_image(depth, camera: PinholeCamera, scorer: GraspScorer, geometry=No
 
 def optimize(depth, camera: PinholeCamera, initial_pose, scorer: GraspScorer, geometry=None,
              config: PlannerConfig | None = None, callback: Callable[[IterationInfo], None] | None = None,
-             time_budget_s: float | None = None) -> OptimizationResult:
+             time_budget_s: float | None = None,
+             extra_cost: Callable[[np.ndarray], np.ndarray] | None = None) -> OptimizationResult:
     """Optimize one grasp from ``initial_pose`` on a network-view depth image.
 
     Parameters
@@ -179,6 +180,8 @@ def optimize(depth, camera: PinholeCamera, initial_pose, scorer: GraspScorer, ge
     callback : called after each iteration with an :class:`IterationInfo`; raise StopIteration
         in it to cancel (the result then has status CANCELED and the best pose so far).
     time_budget_s : wall-clock limit, s (default: the config's).
+    extra_cost : optional penalty ``(N, 4, 4) camera-frame poses -> (N,)`` added to the objective
+        (task constraints); differentiated with the same stencil as the score.
 
     Returns
     -------
@@ -190,12 +193,13 @@ def optimize(depth, camera: PinholeCamera, initial_pose, scorer: GraspScorer, ge
     prepared = prepare_image(depth, camera, scorer, geometry, config)
     budget = time_budget_s if time_budget_s is not None else config.optimizer.time_budget_s
     deadline = None if budget is None else start + budget
-    return optimize_prepared(prepared, initial, scorer, config, callback, deadline)
+    return optimize_prepared(prepared, initial, scorer, config, callback, deadline, extra_cost=extra_cost)
 
 
 def optimize_prepared(prepared: PreparedImage, initial_pose: Pose, scorer: GraspScorer,
                       config: PlannerConfig, callback: Callable[[IterationInfo], None] | None = None,
-                      deadline: float | None = None, iteration_offset: int = 0) -> OptimizationResult:
+                      deadline: float | None = None, iteration_offset: int = 0,
+                      extra_cost: Callable[[np.ndarray], np.ndarray] | None = None) -> OptimizationResult:
     """:func:`optimize` on an image already prepared (multi-start shares one :class:`PreparedImage`)."""
     opt, bar = config.optimizer, config.barrier
     coords = PoseCoordinates(initial_pose.matrix(), opt.position_scale_m, opt.rotation_scale_rad)
@@ -222,7 +226,11 @@ def optimize_prepared(prepared: PreparedImage, initial_pose: Pose, scorer: Grasp
         logits = scorer.logits(prepared.image, poses)
         score, score_grad = central_difference(logits[:, 1], opt.fd_step)
         b_value, b_grad, distance = barrier(poses)
-        return Evaluation(-score + b_value, -score_grad + b_grad, (logits[0].copy(), distance))
+        value, grad = -score + b_value, -score_grad + b_grad
+        if extra_cost is not None:
+            e_value, e_grad = central_difference(extra_cost(poses), opt.fd_step)
+            value, grad = value + e_value, grad + e_grad
+        return Evaluation(value, grad, (logits[0].copy(), distance))
 
     def on_iteration(iteration, x, best):
         if callback is not None:

@@ -33,6 +33,7 @@ class PlanStatus(enum.IntEnum):
 
     OK = 0
     INVALID_INPUT = 3
+    OUT_OF_WORKSPACE = 5
     NO_FEASIBLE_GRASP = 6
     LOW_SCORE = 7
     TIMEOUT = 8
@@ -93,7 +94,8 @@ class GraspPlanner:
 
     def plan(self, depth: np.ndarray, camera: PinholeCamera, initial_pose: Pose | None = None,
              n_candidates: int = 1, time_budget_s: float | None = None,
-             callback: Callable[[IterationInfo], None] | None = None, geometry=None) -> PlanResult:
+             callback: Callable[[IterationInfo], None] | None = None, geometry=None,
+             constraints=None) -> PlanResult:
         """Plan up to ``n_candidates`` distinct grasps.
 
         Parameters
@@ -108,6 +110,9 @@ class GraspPlanner:
             planning frame); raise StopIteration to cancel.
         geometry : an ObjectGeometry in the camera frame for the barrier (a known mesh); only
             used when planning directly on a network view.
+        constraints : a planning.constraints.ConstraintSet (camera/output frames): its penalty
+            joins the objective and the best grasp must pass its hard check, else the plan
+            fails with OUT_OF_WORKSPACE. MaxDeviation without a reference uses ``initial_pose``.
 
         Returns
         -------
@@ -122,12 +127,15 @@ class GraspPlanner:
             if budget is not None and not budget > 0:
                 raise ValueError(f"time_budget_s must be > 0, got {budget}")
             initial = None if initial_pose is None else check_pose(initial_pose)
+            if constraints is not None and constraints.conflicts():
+                raise ValueError("constraints contradict each other: " + "; ".join(constraints.conflicts()))
             frame = self._planning_frame(depth, camera, initial, geometry)
         except ValueError as exc:
             return PlanResult((), False, PlanStatus.INVALID_INPUT, str(exc), initial_pose)
         view_s = time.perf_counter() - started
         try:
-            return self._plan_in_frame(frame, initial, int(n_candidates), deadline, callback, started, view_s)
+            return self._plan_in_frame(frame, initial, int(n_candidates), deadline, callback, started, view_s,
+                                       constraints or None)
         except ValueError as exc:
             return PlanResult((), False, PlanStatus.INVALID_INPUT, str(exc), initial)
         except Exception as exc:  # reported to the node as INTERNAL_ERROR, not a crashed action
@@ -148,7 +156,8 @@ class GraspPlanner:
         return _Frame(view.depth, view.camera, view.T_camera_virtual, scene)
 
     def _plan_in_frame(self, frame: "_Frame", initial: Pose | None, n_candidates: int,
-                       deadline: float | None, callback, started: float, view_s: float) -> PlanResult:
+                       deadline: float | None, callback, started: float, view_s: float,
+                       constraints=None) -> PlanResult:
         config = self.config
         prepared = prepare_image(frame.depth, frame.camera, self.scorer, frame.geometry, config)
         rng = np.random.default_rng(config.multistart.seed)
@@ -157,9 +166,21 @@ class GraspPlanner:
             starts = surface_starts(frame.depth, frame.camera, n_starts, config.multistart, rng)
         else:
             starts = perturbed_starts(frame.to_plan(initial), n_starts, config.multistart, rng)
-        runs = optimize_starts(prepared, starts, self.scorer, config, callback, deadline)
+        penalty = None
+        if constraints is not None:
+            constraints = constraints.with_reference(initial if initial is not None else frame.to_camera(starts[0]))
+
+            def penalty(T_plan_hand):
+                return constraints.penalty(frame.to_camera_matrices(T_plan_hand))
+        runs = optimize_starts(prepared, starts, self.scorer, config, callback, deadline, penalty)
         ranked = rank_distinct(runs, n_candidates, config.multistart.min_separation_m,
                                config.multistart.min_separation_rad)
+        violations = []
+        if constraints is not None and ranked:
+            checks = [constraints.check(frame.to_camera(r.pose).matrix()) for r in ranked]
+            kept = [r for r, problems in zip(ranked, checks) if not problems]
+            violations = checks[0] if not kept else []
+            ranked = kept or ranked
         grasps = tuple(PlannedGrasp(frame.to_camera(r.pose), r.logit, r.probability, r.distance, r.n_iter)
                        for r in ranked)
         best = ranked[0] if ranked else None
@@ -168,6 +189,8 @@ class GraspPlanner:
                    "optimization": sum(r.timings.get("optimization", 0.0) for r in runs),
                    "total": time.perf_counter() - started}
         reason, message = _judge(runs, best, config.planner.min_probability)
+        if violations and reason in (PlanStatus.OK, PlanStatus.LOW_SCORE):
+            reason, message = PlanStatus.OUT_OF_WORKSPACE, "; ".join(violations)
         trajectory = tuple(frame.to_camera(p) for p in best.trajectory) if best is not None else ()
         return PlanResult(grasps, reason == PlanStatus.OK, reason, message,
                           frame.to_camera(starts[0]) if initial is None else initial, trajectory, timings)
@@ -187,6 +210,10 @@ class _Frame:
 
     def to_camera(self, pose_plan: Pose) -> Pose:
         return pose_plan if self.T_camera_plan is None else self.T_camera_plan @ pose_plan
+
+    def to_camera_matrices(self, T_plan_hand: np.ndarray) -> np.ndarray:
+        """Batched ``(N, 4, 4)`` planning-frame poses in the input camera's frame."""
+        return T_plan_hand if self.T_camera_plan is None else self.T_camera_plan.matrix() @ T_plan_hand
 
 
 def _judge(runs: list[OptimizationResult], best: OptimizationResult | None,

@@ -53,3 +53,17 @@ def test_evaluate_writes_rates_per_object_and_a_sequence_figure(card, tmp_path):
         assert 0.0 <= summary[key] <= 1.0
     assert summary["robust_10_shakes"] <= summary["robust_1_shake"]   # 10 shakes is the stricter test
     assert (out / "evaluation_sequences.png").stat().st_size > 10_000
+
+
+def test_evaluation_counts_a_hand_that_never_touches_the_object_as_failed():
+    # zero gravity + there-and-back shakes: the simulator leaves an untouched object in the hand box
+    from grasp_planner.data.objects import procedural_object
+    from grasp_planner.planning.evaluate import judged
+    from grasp_planner.sim.simulate import GraspSimulator
+
+    mesh = procedural_object(4, 9001)
+    far = np.eye(4)
+    far[2, 3] = -1.0                      # palm 1 m from the object, fingers close on air
+    outcome = GraspSimulator(mesh.vertices, mesh.faces).label(far, np.random.default_rng(0))
+    assert outcome.fingers_touching == 0
+    assert judged(outcome)[:2] == (False, False)

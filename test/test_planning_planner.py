@@ -80,8 +80,9 @@ def test_plan_respects_the_time_budget_over_many_starts(scene, card):
     depth, camera, _ = scene
     config = PlannerConfig().replace(multistart={"n_starts": 200})
     budget = 0.15
+    planner = GraspPlanner.from_config(card, config)   # loading the model is not part of a plan's budget
     start = time.perf_counter()
-    result = GraspPlanner.from_config(card, config).plan(depth, camera, above(depth), time_budget_s=budget)
+    result = planner.plan(depth, camera, above(depth), time_budget_s=budget)
     elapsed = time.perf_counter() - start
     assert elapsed < budget + 0.1        # one evaluation plus the final ranking may overrun
     assert result.grasps                 # the best pose found in time is still returned

@@ -89,8 +89,12 @@ class FacadeConfig:
 
     view: str = "auto"
     min_probability: float = 0.5
+    #: a result whose open hand is farther than this from the object grasps nothing (m)
+    max_object_distance_m: float = 0.10
 
     def __post_init__(self):
+        if not self.max_object_distance_m > 0:
+            raise ValueError(f"planner.max_object_distance_m must be > 0, got {self.max_object_distance_m}")
         if self.view not in ("auto", "direct", "real"):
             raise ValueError(f"planner.view must be auto, direct or real, got {self.view!r}")
         if not 0.0 <= self.min_probability <= 1.0:

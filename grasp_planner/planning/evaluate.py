@@ -22,6 +22,20 @@ from grasp_planner.pose import Pose, invert_transform
 #: pull-back along the approach axis (m) and orientation perturbation (rad, rotation-vector sigma)
 PULL_RANGE_M = (0.01, 0.04)
 TURN_SIGMA_RAD = 0.15
+#: fingers that must touch the object after closing for a grasp to count as robust. The simulator
+#: (zero gravity, there-and-back shakes) labels a hand that never touches the object ROBUST: the
+#: untouched object simply stays in the hand box. The paper only labels qualified grasps, whose
+#: fingers meet the object, so a grasp without contact is a failure here.
+MIN_FINGERS_TOUCHING = 1
+
+
+def judged(outcome, min_fingers: int | None = None) -> tuple[bool, bool, str]:
+    """(robust after 1 shake, robust after 10, label) of a SimOutcome, failed without finger contact."""
+    from grasp_planner.sim.labels import GraspLabel
+    need = MIN_FINGERS_TOUCHING if min_fingers is None else min_fingers
+    if outcome.fingers_touching < need:
+        return False, False, "NO_CONTACT" if outcome.label != GraspLabel.FAILED else outcome.label.name
+    return bool(outcome.robust_after_1_shake), outcome.label == GraspLabel.ROBUST, outcome.label.name
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,11 @@ class ProblemOutcome:
     reason: str
     T_cam_final: np.ndarray = field(repr=False, default=None)
     trajectory: tuple = field(repr=False, default=())
+    start_label: str = ""          # the simulator's label of the start itself (no optimization)
+    start_robust_1_shake: bool = False
+    start_robust_10_shakes: bool = False
+    fingers_touching: int = -1     # after closing at the result
+    sim_label: str = ""            # the simulator's own label (counts a contact-free hand as ROBUST)
 
 
 def perturb_start(T_obj_robust: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -97,11 +116,14 @@ class _Mesh:
 
 
 def procedural_problems(n: int, seed: int, rng: np.random.Generator, sim_config=None,
-                        labels_per_object: int = 12, max_objects: int | None = None, log=print) -> list[Problem]:
+                        labels_per_object: int = 12, max_objects: int | None = None, log=print,
+                        max_per_object: int | None = None, start: int = 0) -> list[Problem]:
     """Problems on procedural objects of an evaluation seed (never used for training).
 
     Robust grasps are found by labelling qualified poses with the simulator, at most
-    ``labels_per_object`` per object; one problem per robust grasp found.
+    ``labels_per_object`` per object; one problem per robust grasp found, at most ``max_per_object``
+    per object (all by default). Graspable objects are visited from index ``start`` on, at most
+    ``max_objects`` of them (default ``max(4 n, 20)``).
     """
     from grasp_planner.perception.scenes import graspable_object_ids
     from grasp_planner.data.objects import procedural_object
@@ -110,21 +132,29 @@ def procedural_problems(n: int, seed: int, rng: np.random.Generator, sim_config=
     from grasp_planner.sim.simulate import GraspSimulator
 
     problems: list[Problem] = []
-    ids = graspable_object_ids(max_objects or max(4 * n, 20), seed)
-    for index in ids:
-        if len(problems) >= n:
-            break
-        mesh = procedural_object(index, seed)
-        poses = sample_qualified_poses(mesh.vertices, mesh.faces, rng, labels_per_object, sim_config)
-        sim = GraspSimulator(mesh.vertices, mesh.faces, sim_config)
-        for T in poses:
+    limit = max_objects or max(4 * n, 20)
+    cap = max_per_object or n
+    visited, next_index = 0, int(start)
+    while len(problems) < n and visited < limit:
+        chunk = graspable_object_ids(min(20, limit - visited), seed, start=next_index)
+        next_index = chunk[-1] + 1
+        for index in chunk:
             if len(problems) >= n:
                 break
-            if sim.label(T, rng).label == GraspLabel.ROBUST:
-                problem = make_problem(mesh.name, mesh.vertices, mesh.faces, T, rng)
-                if problem is not None:
-                    problems.append(problem)
-        log(f"  {mesh.name}: {len(problems)}/{n} problems")
+            visited += 1
+            mesh = procedural_object(index, seed)
+            poses = sample_qualified_poses(mesh.vertices, mesh.faces, rng, labels_per_object, sim_config)
+            sim = GraspSimulator(mesh.vertices, mesh.faces, sim_config)
+            found = 0
+            for T in poses:
+                if len(problems) >= n or found >= cap:
+                    break
+                if judged(sim.label(T, rng))[1]:
+                    problem = make_problem(mesh.name, mesh.vertices, mesh.faces, T, rng)
+                    if problem is not None:
+                        problems.append(problem)
+                        found += 1
+            log(f"  {mesh.name} (seed {seed}, index {index}): {len(problems)}/{n} problems")
     return problems
 
 
@@ -153,8 +183,10 @@ def dataset_problems(data_dir, n: int, rng: np.random.Generator, unseen: list[in
     return problems
 
 
-def solve_and_label(planner, problem: Problem, rng: np.random.Generator, simulators: dict) -> ProblemOutcome:
-    """Optimize one problem (barrier on the known mesh) and label the result with the simulator."""
+def solve_and_label(planner, problem: Problem, rng: np.random.Generator, simulators: dict,
+                    label_start: bool = False) -> ProblemOutcome:
+    """Optimize one problem (barrier on the known mesh) and label the result with the simulator;
+    with ``label_start`` also label the start itself (the no-optimization control)."""
     from grasp_planner.geometry import ObjectGeometry
     from grasp_planner.sim.labels import GraspLabel
     from grasp_planner.sim.simulate import GraspSimulator
@@ -176,10 +208,16 @@ def solve_and_label(planner, problem: Problem, rng: np.random.Generator, simulat
     start_logit = float(planner.scorer.score(planner.scorer.image_features(problem.depth, problem.camera),
                                              problem.T_cam_start[None])[0])
     moved, turned = start.distance_to(best.pose)
-    return ProblemOutcome(problem.object_name, bool(outcome.robust_after_1_shake),
-                          outcome.label == GraspLabel.ROBUST, outcome.label.name, start_logit, best.score,
+    extra = {}
+    if label_start:
+        at_start = simulators[problem.object_name].label(invert_transform(T) @ problem.T_cam_start, rng)
+        r1, r10, name = judged(at_start)
+        extra = {"start_label": name, "start_robust_1_shake": r1, "start_robust_10_shakes": r10}
+    r1, r10, name = judged(outcome)
+    extra.update(fingers_touching=int(outcome.fingers_touching), sim_label=outcome.label.name)
+    return ProblemOutcome(problem.object_name, r1, r10, name, start_logit, best.score,
                           best.distance, moved, turned, best.n_iter, plan_s, result.reason.name,
-                          best.pose.matrix(), tuple(p.matrix() for p in result.trajectory))
+                          best.pose.matrix(), tuple(p.matrix() for p in result.trajectory), **extra)
 
 
 def uniform_baseline(problems: list[Problem], n: int, rng: np.random.Generator, simulators: dict) -> dict:
@@ -194,19 +232,59 @@ def uniform_baseline(problems: list[Problem], n: int, rng: np.random.Generator, 
     from grasp_planner.sim.simulate import GraspSimulator
     from grasp_planner.planning.baselines import uniform_poses
 
-    robust1 = robust10 = 0
+    robust1 = robust10 = raw10 = touching = free = 0
     for k in range(n):
         problem = problems[k % len(problems)]
         bounds = np.stack([problem.vertices.min(0), problem.vertices.max(0)])
         T = uniform_poses(bounds, 1, rng)[0]
         if open_hand_collides(T, ObjectGeometry.from_mesh(problem.vertices, problem.faces)):
             continue
+        free += 1
         if problem.object_name not in simulators:
             simulators[problem.object_name] = GraspSimulator(problem.vertices, problem.faces)
         outcome = simulators[problem.object_name].label(T, rng)
-        robust1 += bool(outcome.robust_after_1_shake)
-        robust10 += outcome.label == GraspLabel.ROBUST
-    return {"samples": n, "robust_1_shake": robust1 / max(n, 1), "robust_10_shakes": robust10 / max(n, 1)}
+        r1, r10, _ = judged(outcome)
+        robust1 += r1
+        robust10 += r10
+        raw10 += outcome.label == GraspLabel.ROBUST
+        touching += outcome.fingers_touching > 0
+    return {"samples": n, "robust_1_shake": robust1 / max(n, 1), "robust_10_shakes": robust10 / max(n, 1),
+            "collision_free": free, "with_finger_contact": touching,
+            "sim_label_robust_10_shakes_without_contact_check": raw10 / max(n, 1)}
+
+
+def sample_rank_baseline(planner, problems: list[Problem], n_samples: int, rng: np.random.Generator,
+                         simulators: dict) -> dict:
+    """Sampling + CNN ranking: per problem, ``n_samples`` uniform poses around the object (camera
+    frame), those whose open hand touches the object dropped, the best by the CNN labelled."""
+    from grasp_planner.geometry import ObjectGeometry
+    from grasp_planner.sim.labels import GraspLabel
+    from grasp_planner.sim.simulate import GraspSimulator
+    from grasp_planner.planning.baselines import sample_and_rank
+
+    robust1 = robust10 = 0
+    logits = []
+    for problem in problems:
+        T = problem.T_cam_obj
+        cam_vertices = problem.vertices @ T[:3, :3].T + T[:3, 3]
+        geometry = ObjectGeometry.from_mesh(cam_vertices, problem.faces)
+        features = planner.scorer.image_features(problem.depth, problem.camera)
+        bounds = np.stack([cam_vertices.min(0), cam_vertices.max(0)])
+        ranked = sample_and_rank(planner.scorer, features, bounds, n_samples, 1, rng, geometry)
+        if not ranked:
+            continue
+        pose, logit = ranked[0]
+        logits.append(logit)
+        if problem.object_name not in simulators:
+            simulators[problem.object_name] = GraspSimulator(problem.vertices, problem.faces)
+        outcome = simulators[problem.object_name].label(invert_transform(T) @ pose.matrix(), rng)
+        r1, r10, _ = judged(outcome)
+        robust1 += r1
+        robust10 += r10
+    n = max(len(problems), 1)
+    return {"problems": len(problems), "samples_per_problem": n_samples,
+            "robust_1_shake": robust1 / n, "robust_10_shakes": robust10 / n,
+            "mean_best_logit": float(np.mean(logits)) if logits else float("nan")}
 
 
 def summarize(outcomes: list[ProblemOutcome]) -> dict:
@@ -223,35 +301,102 @@ def summarize(outcomes: list[ProblemOutcome]) -> dict:
             "robust_10_shakes": sum(o.robust_10_shakes for o in outcomes) / n,
             "median_plan_s": float(np.median([o.plan_s for o in outcomes])) if outcomes else float("nan"),
             "median_iterations": float(np.median([o.n_iter for o in outcomes])) if outcomes else float("nan"),
+            "moved_from_start": sum((o.moved_m > 1e-3 or o.turned_rad > 1e-2) for o in outcomes) / n,
+            "median_moved_m": float(np.median([o.moved_m for o in outcomes])) if outcomes else float("nan"),
+            "median_turned_rad": float(np.median([o.turned_rad for o in outcomes])) if outcomes else float("nan"),
+            "mean_start_logit": float(np.nanmean([o.start_logit for o in outcomes])) if outcomes else float("nan"),
+            "mean_final_logit": float(np.nanmean([o.final_logit for o in outcomes])) if outcomes else float("nan"),
+            "final_logit_above_start": sum(o.final_logit > o.start_logit for o in outcomes) / n,
+            "min_fingers_touching": MIN_FINGERS_TOUCHING,
+            "final_fingers_touching": {str(f): sum(o.fingers_touching == f for o in outcomes) for f in range(4)},
+            "sim_label_robust_10_shakes_without_contact_check":
+                sum(o.sim_label == "ROBUST" for o in outcomes) / n,
+            "start_labelled": {"robust_1_shake": sum(o.start_robust_1_shake for o in outcomes) / n,
+                               "robust_10_shakes": sum(o.start_robust_10_shakes for o in outcomes) / n,
+                               "labelled": sum(bool(o.start_label) for o in outcomes)},
             "per_object": per_object}
 
 
+def pick_examples(outcomes: list[ProblemOutcome], k: int = 4) -> list[int]:
+    """Indices of ``k`` problems worth drawing: starts the optimizer turned into robust grasps first,
+    then a failure, then the rest in order (distinct objects where possible)."""
+    def good(o):
+        return o.robust_10_shakes and not o.start_robust_10_shakes
+    chosen: list[int] = []
+    for want in (lambda o: good(o), lambda o: not o.robust_10_shakes, lambda o: True):
+        quota = k - 1 if want is not None and len(chosen) == 0 else k
+        for i, o in enumerate(outcomes):
+            if len(chosen) >= min(quota, k):
+                break
+            if i not in chosen and want(o) and o.object_name not in {outcomes[j].object_name for j in chosen}:
+                chosen.append(i)
+    return chosen[:k]
+
+
+def _draw_side(ax, T_cam_hand, color, label=None):
+    """Orthographic side view (camera x right, camera z = depth down) of the open hand's boxes."""
+    from grasp_planner.planning.drawing import _EDGES, hand_box_corners
+    corners = hand_box_corners(T_cam_hand)
+    for link in corners:
+        for i, j in _EDGES:
+            ax.plot([link[i, 0], link[j, 0]], [link[i, 2], link[j, 2]], color=color, lw=0.7)
+    T = np.asarray(T_cam_hand)
+    ax.plot(T[0, 3], T[2, 3], "o", color=color, ms=4, label=label)
+
+
 def plot_sequences(path, problems: list[Problem], outcomes: list[ProblemOutcome], k: int = 4) -> Path:
-    """The paper's Fig. 8 style: depth image with the hand at the start (orange), the palm's path
-    and the optimized hand (green if robust after 10 shakes, red if not), for ``k`` problems."""
+    """The paper's Fig. 8 style, for ``k`` problems (columns). Top: the network's depth image with
+    the open hand at the start (orange), the palm's path (white; it begins at the winning
+    multi-start start, which may differ from the problem's start) and the optimized hand (green if
+    robust after 10 shakes, red if not); the axes grow past the image to keep the palms in view.
+    Bottom: the same from the side (camera x across, depth down), object mesh vertices in grey."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from grasp_planner.planning.drawing import draw_hand
 
     k = min(k, len(problems))
-    fig, axes = plt.subplots(1, max(k, 1), figsize=(4 * max(k, 1), 4.2), squeeze=False)
-    for ax, problem, outcome in zip(axes[0], problems[:k], outcomes[:k]):
+    fig, axes = plt.subplots(2, max(k, 1), figsize=(4 * max(k, 1), 8.4), squeeze=False)
+    for col, (problem, outcome) in enumerate(zip(problems[:k], outcomes[:k])):
+        ax, side = axes[0, col], axes[1, col]
+        final_color = "lime" if outcome.robust_10_shakes else "red"
         depth = np.where(problem.depth > 0, problem.depth, np.nan)
-        ax.imshow(depth, cmap="viridis")
-        draw_hand(ax, problem.camera, problem.T_cam_start, "orange", "start")
+        ax.imshow(depth, cmap="gray")
+        draw_hand(ax, problem.camera, problem.T_cam_start, "orange", "start", lw=0.6)
+        palms = [problem.T_cam_start[:3, 3]]
         if len(outcome.trajectory):
             palm = np.array([T[:3, 3] for T in outcome.trajectory])
+            palms.extend(palm)
             u, v, _ = problem.camera.project(palm)
-            ax.plot(u, v, ".-", color="white", ms=3, lw=0.6)
+            ax.plot(u, v, ".-", color="white", ms=3, lw=0.8, label="palm path")
         if outcome.T_cam_final is not None:
-            draw_hand(ax, problem.camera, outcome.T_cam_final, "lime" if outcome.robust_10_shakes else "red",
-                      "optimized")
-        ax.set_xlim(-0.5, problem.camera.width - 0.5)
-        ax.set_ylim(problem.camera.height - 0.5, -0.5)
-        ax.set_title(f"{outcome.object_name}: {outcome.label}\nscore {outcome.start_logit:.2f} -> "
-                     f"{outcome.final_logit:.2f}, {outcome.n_iter} it", fontsize=8)
+            draw_hand(ax, problem.camera, outcome.T_cam_final, final_color, "optimized", lw=0.6)
+            palms.append(outcome.T_cam_final[:3, 3])
+        u, v, _ = problem.camera.project(np.array(palms))
+        W, H = problem.camera.width, problem.camera.height
+        pad = 12
+        ax.set_xlim(max(min(-0.5, u.min() - pad), -W), min(max(W - 0.5, u.max() + pad), 2 * W))
+        ax.set_ylim(min(max(H - 0.5, v.max() + pad), 2 * H), max(min(-0.5, v.min() - pad), -H))
+        ax.set_title(f"{outcome.object_name}: {outcome.label} (start: {outcome.start_label or '?'})\n"
+                     f"logit {outcome.start_logit:.2f} -> {outcome.final_logit:.2f}, {outcome.n_iter} it, "
+                     f"moved {outcome.moved_m * 100:.1f} cm / {np.degrees(outcome.turned_rad):.0f} deg",
+                     fontsize=8)
         ax.legend(fontsize=6, loc="lower right")
+        T = problem.T_cam_obj
+        cam_vertices = problem.vertices @ T[:3, :3].T + T[:3, 3]
+        side.plot(cam_vertices[:, 0], cam_vertices[:, 2], ".", color="0.5", ms=1.5)
+        _draw_side(side, problem.T_cam_start, "orange", "start")
+        if len(outcome.trajectory):
+            palm = np.array([T[:3, 3] for T in outcome.trajectory])
+            side.plot(palm[:, 0], palm[:, 2], ".-", color="black", ms=3, lw=0.8)
+        if outcome.T_cam_final is not None:
+            _draw_side(side, outcome.T_cam_final, final_color, "optimized")
+        side.set_aspect("equal")
+        side.invert_yaxis()
+        side.set_xlabel("camera x (m)", fontsize=7)
+        side.set_ylabel("depth z (m)", fontsize=7)
+        side.tick_params(labelsize=6)
+        side.set_title("side view", fontsize=8)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -191,6 +191,8 @@ class GraspPlanner:
         reason, message = _judge(runs, best, config.planner.min_probability)
         if violations and reason in (PlanStatus.OK, PlanStatus.LOW_SCORE):
             reason, message = PlanStatus.OUT_OF_WORKSPACE, "; ".join(violations)
+        elif reason in (PlanStatus.OK, PlanStatus.LOW_SCORE) and _too_far(best, config.planner):
+            reason, message = _far_from_object(best, config.planner, constraints, frame.to_camera(starts[0]))
         trajectory = tuple(frame.to_camera(p) for p in best.trajectory) if best is not None else ()
         return PlanResult(grasps, reason == PlanStatus.OK, reason, message,
                           frame.to_camera(starts[0]) if initial is None else initial, trajectory, timings)
@@ -214,6 +216,21 @@ class _Frame:
     def to_camera_matrices(self, T_plan_hand: np.ndarray) -> np.ndarray:
         """Batched ``(N, 4, 4)`` planning-frame poses in the input camera's frame."""
         return T_plan_hand if self.T_camera_plan is None else self.T_camera_plan.matrix() @ T_plan_hand
+
+
+def _too_far(best: OptimizationResult, facade) -> bool:
+    return bool(np.isfinite(best.distance) and best.distance > facade.max_object_distance_m)
+
+
+def _far_from_object(best: OptimizationResult, facade, constraints, start: Pose) -> tuple[PlanStatus, str]:
+    """A best pose away from the object grasps nothing; with task constraints, they are why."""
+    detail = (f"the best pose is {best.distance * 100:.1f} cm from the object (a grasp needs at most "
+              f"{facade.max_object_distance_m * 100:.1f} cm)")
+    if constraints is None:
+        return PlanStatus.NO_FEASIBLE_GRASP, detail
+    near = constraints.check(start.matrix())
+    return PlanStatus.OUT_OF_WORKSPACE, ("no grasp near the object satisfies the task constraints: " + detail
+                                         + ("; at the start pose: " + "; ".join(near) if near else ""))
 
 
 def _judge(runs: list[OptimizationResult], best: OptimizationResult | None,

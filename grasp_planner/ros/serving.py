@@ -14,7 +14,6 @@ Every failure has a FailureReason name and a message that starts with ``REASON_T
 """
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 from dataclasses import dataclass, field
@@ -119,10 +118,6 @@ def make_planner(params):
     return GraspPlanner.from_config(card, params.planner_config_object())
 
 
-def takes_constraints(planner) -> bool:
-    """Whether ``planner.plan`` accepts ``constraints=`` (the facade gains it in issue 9)."""
-    return "constraints" in inspect.signature(planner.plan).parameters
-
 
 class PlannerServing:
     """Serving methods of the planner nodes (mixin for rclpy ``Node``/``LifecycleNode``; no ``__init__``)."""
@@ -132,7 +127,6 @@ class PlannerServing:
         """Set up the state and the parameter callbacks; ``params`` None with ``param_error`` if invalid."""
         self.params, self._param_error = params, param_error
         self._planner = None
-        self._planner_takes_constraints = False
         self._frames = None
         self._diagnostics = None
         self._stats = PlannerStats(clock=lambda: self.get_clock().now().nanoseconds * 1e-9)
@@ -158,10 +152,6 @@ class PlannerServing:
             except ImportError as err:
                 raise ValueError(f"gripper_format gripper_action: {err}") from None
         self._planner = make_planner(p)
-        self._planner_takes_constraints = takes_constraints(self._planner)
-        if not self._planner_takes_constraints:
-            self.get_logger().warn("GraspPlanner.plan takes no constraints= yet: task constraints are only "
-                                   "checked on the result (no penalty inside the optimization)")
         self._stats.model_loaded(card.name, dict(getattr(self._planner.scorer.card, "metrics", {}) or {}))
         self._frames = FrameResolver(self)
         self._diagnostics = DiagnosticsPublisher(self, self._stats)
@@ -306,9 +296,9 @@ class PlannerServing:
                 T_cam_src = self._lookup(header.frame_id, req.pose_msg.header.frame_id, header.stamp)
                 initial = initial_hand_pose(T_cam_src, self._read_pose(req.pose_msg), p.T_hand_tool())
             constraints = self._constraints(req.constraint_values, T_out_cam)
-            kwargs = {"constraints": constraints or None} if self._planner_takes_constraints else {}
             result = self._planner.plan(depth, camera, initial, n_candidates=req.n_candidates,
-                                        time_budget_s=req.time_budget_s, callback=req.callback, **kwargs)
+                                        time_budget_s=req.time_budget_s, callback=req.callback,
+                                        constraints=constraints or None)
         except RequestError as err:
             self._stats.input_rejected(err.reason)
             self._stats.plan_finished(err.reason, str(err), {})
@@ -318,11 +308,6 @@ class PlannerServing:
             return self._failed("INTERNAL_ERROR", f"{type(err).__name__}: {err}")
         reason = "NONE" if result.success else getattr(result.reason, "name", str(result.reason))
         detail = result.message
-        if result.success and constraints and not self._planner_takes_constraints:
-            # until the facade takes constraints, never report a grasp that breaks one as a success
-            problems = constraints.with_reference(result.initial_pose).check(result.grasps[0].pose.matrix())
-            if problems:
-                reason, detail = "OUT_OF_WORKSPACE", "; ".join(problems)
         self._stats.plan_finished(reason, detail, result.timings or {})
         out_header = Header(stamp=header.stamp, frame_id=out_frame)
         grasps = [(conv.compose(T_out_cam, g.pose), g) for g in result.grasps]

@@ -320,15 +320,15 @@ def summarize(outcomes: list[ProblemOutcome]) -> dict:
 def pick_examples(outcomes: list[ProblemOutcome], k: int = 4) -> list[int]:
     """Indices of ``k`` problems worth drawing: starts the optimizer turned into robust grasps first,
     then a failure, then the rest in order (distinct objects where possible)."""
-    def good(o):
-        return o.robust_10_shakes and not o.start_robust_10_shakes
     chosen: list[int] = []
-    for want in (lambda o: good(o), lambda o: not o.robust_10_shakes, lambda o: True):
-        quota = k - 1 if want is not None and len(chosen) == 0 else k
+    passes = ((k - 1 if k > 1 else k, lambda o: o.robust_10_shakes and not o.start_robust_10_shakes),
+              (k, lambda o: not o.robust_10_shakes), (k, lambda o: True), (k, None))
+    for quota, want in passes:
         for i, o in enumerate(outcomes):
-            if len(chosen) >= min(quota, k):
+            if len(chosen) >= quota:
                 break
-            if i not in chosen and want(o) and o.object_name not in {outcomes[j].object_name for j in chosen}:
+            seen = {outcomes[j].object_name for j in chosen}
+            if i not in chosen and (want is None or (want(o) and o.object_name not in seen)):
                 chosen.append(i)
     return chosen[:k]
 

@@ -15,6 +15,7 @@ mkdir -p "$PREFIX"
 PREFIX=$(cd "$PREFIX" && pwd)
 STAMP=$PREFIX/.grasp_planner_interfaces.stamp
 BUILD=$ROOT/build/grasp_planner_interfaces
+mkdir -p "$ROOT/build"
 
 if [[ -f $STAMP && -z $(find "$SRC" -newer "$STAMP" -type f) ]]; then
     echo "grasp_planner_interfaces: up to date in $PREFIX"

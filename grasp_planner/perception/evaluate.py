@@ -325,7 +325,7 @@ def plot_success(summary: dict, path) -> Path:
     n_cell = summary["per_tilt_noise"][f"{tilts[0]}|{noises[0]}"]["n"] if tilts and noises else 0
     ax.set(xlabel="camera tilt from straight down (deg)", ylabel="success rate", ylim=(-0.02, 1.02),
            xticks=x, title=f"success vs tilt ({n_cell} scenes per point)")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="center", bbox_to_anchor=(0.5, 0.55), ncol=2)
     ax.grid(alpha=0.3)
 
     ax = axes[1]
@@ -335,11 +335,13 @@ def plot_success(summary: dict, path) -> Path:
     ax.bar(pos - 0.2, [r["robust_1_shake"] for r in rows], 0.4, label="robust after 1 shake")
     ax.bar(pos + 0.2, [r["robust_10_shakes"] for r in rows], 0.4, label="robust after 10 shakes")
     for p, r in zip(pos, rows):
-        ax.text(p, 1.0, f"n={r['n']}", ha="center", va="bottom", fontsize=7)
+        ax.text(p, 0.97, f"n={r['n']}", ha="center", va="bottom", fontsize=7)
+        for dx, key in ((-0.2, "robust_1_shake"), (0.2, "robust_10_shakes")):
+            ax.text(p + dx, r[key] + 0.01, f"{r[key]:.0%}", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(pos)
     ax.set_xticklabels([lab.replace(" ", "\n", 1) for lab in labels], fontsize=8)
     ax.set(ylabel="success rate", ylim=(0, 1.08), title="success vs noise level (all tilts)")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(0.0, 0.6))
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     path = Path(path)

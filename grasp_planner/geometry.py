@@ -44,6 +44,21 @@ def check_transforms(T, name: str) -> np.ndarray:
     return T
 
 
+def check_mesh(vertices, faces, min_vertices: int = 3, min_faces: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``(vertices (V,3) float, faces (F,3) int32)``; ValueError naming the bad input otherwise."""
+    vertices = np.asarray(vertices, dtype=float)
+    faces = np.asarray(faces)
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or len(vertices) < min_vertices:
+        raise ValueError(f"vertices must be (V>={min_vertices}, 3) metres, got shape {vertices.shape}")
+    if not np.all(np.isfinite(vertices)):
+        raise ValueError("vertices must be finite")
+    if faces.ndim != 2 or faces.shape[1] != 3 or len(faces) < min_faces:
+        raise ValueError(f"faces must be (F>={min_faces}, 3) vertex indices, got shape {faces.shape}")
+    if not np.issubdtype(faces.dtype, np.integer) or faces.min() < 0 or faces.max() >= len(vertices):
+        raise ValueError(f"faces must be integer indices into the {len(vertices)} vertices")
+    return vertices, faces.astype(np.int32)
+
+
 @dataclass
 class ObjectGeometry:
     """A Klamp't geometry of an object or a scene, in some frame called *frame* below.
@@ -65,19 +80,10 @@ class ObjectGeometry:
     @classmethod
     def from_mesh(cls, vertices, faces) -> "ObjectGeometry":
         """Geometry of a triangle mesh: ``vertices (V, 3)`` metres, ``faces (F, 3)`` vertex indices."""
-        vertices = np.asarray(vertices, dtype=float)
-        faces = np.asarray(faces)
-        if vertices.ndim != 2 or vertices.shape[1] != 3 or len(vertices) < 3:
-            raise ValueError(f"vertices must be (V>=3, 3), got shape {vertices.shape}")
-        if not np.all(np.isfinite(vertices)):
-            raise ValueError("vertices must be finite")
-        if faces.ndim != 2 or faces.shape[1] != 3 or len(faces) < 1:
-            raise ValueError(f"faces must be (F>=1, 3), got shape {faces.shape}")
-        if not np.issubdtype(faces.dtype, np.integer) or faces.min() < 0 or faces.max() >= len(vertices):
-            raise ValueError(f"faces must be integer indices into the {len(vertices)} vertices")
+        vertices, faces = check_mesh(vertices, faces)
         mesh = TriangleMesh()
         mesh.setVertices(np.ascontiguousarray(vertices))
-        mesh.setIndices(np.ascontiguousarray(faces, dtype=np.int32))
+        mesh.setIndices(np.ascontiguousarray(faces))
         return cls(Geometry3D(mesh), "mesh", np.stack([vertices.min(0), vertices.max(0)]))
 
     @classmethod

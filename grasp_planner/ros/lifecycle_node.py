@@ -14,11 +14,10 @@ Same topics, action, parameters and behaviour as ``grasp_planner_node`` (both us
 from __future__ import annotations
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 
 from grasp_planner.ros.params import declare_params
-from grasp_planner.ros.serving import PlannerServing
+from grasp_planner.ros.serving import PlannerServing, spin_until_shutdown
 
 
 class LifecycleGraspPlannerNode(PlannerServing, LifecycleNode):
@@ -65,16 +64,7 @@ def main(args=None):
     """Run the managed node until Ctrl-C; transitions come from a lifecycle manager."""
     rclpy.init(args=args)
     node = LifecycleGraspPlannerNode()
-    executor = MultiThreadedExecutor(num_threads=4)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_shutdown(node)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,10 @@ node loads the model and starts serving at construction.
 from __future__ import annotations
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 from grasp_planner.ros.params import declare_params
-from grasp_planner.ros.serving import PlannerServing
+from grasp_planner.ros.serving import PlannerServing, spin_until_shutdown
 
 
 class GraspPlannerNode(PlannerServing, Node):
@@ -35,16 +34,7 @@ def main(args=None):
         rclpy.logging.get_logger("grasp_planner").fatal(f"cannot start: {err}")
         rclpy.try_shutdown()
         raise SystemExit(2)
-    executor = MultiThreadedExecutor(num_threads=4)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_shutdown(node)
 
 
 if __name__ == "__main__":

@@ -431,3 +431,23 @@ class PlannerServing:
                 self.get_logger().error(f"planner not rebuilt, keeping the previous settings for planning: {err}")
         self.params = new
         self.get_logger().info(f"parameters changed: {changes}")
+
+
+def spin_until_shutdown(node, threads: int = 4) -> None:
+    """Spin ``node`` on a multi-threaded executor (cancels arrive mid-goal) until Ctrl-C or shutdown.
+
+    The executor is shut down before the node and rclpy, so the interpreter exits cleanly.
+    """
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    executor = MultiThreadedExecutor(num_threads=threads)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()

@@ -25,6 +25,7 @@ import numpy as np
 from klampt import GeometricPrimitive, Geometry3D, Simulator, TriangleMesh, WorldModel
 from klampt.robotsim import set_random_seed
 
+from grasp_planner import geometry
 from grasp_planner.hand import kinematics as kin
 from grasp_planner.hand.urdf import urdf_path
 from grasp_planner.pose import invert_transform
@@ -46,18 +47,8 @@ def _joint_link(joint: str) -> str:
 
 
 def check_mesh(vertices, faces) -> tuple[np.ndarray, np.ndarray]:
-    """``(vertices (V,3) float, faces (F,3) int32)``; ValueError naming the bad input otherwise."""
-    vertices = np.asarray(vertices, dtype=float)
-    faces = np.asarray(faces)
-    if vertices.ndim != 2 or vertices.shape[1] != 3 or len(vertices) < 4:
-        raise ValueError(f"vertices must be (V>=4, 3) metres, got shape {vertices.shape}")
-    if not np.all(np.isfinite(vertices)):
-        raise ValueError("vertices must be finite")
-    if faces.ndim != 2 or faces.shape[1] != 3 or len(faces) < 4:
-        raise ValueError(f"faces must be (F>=4, 3) vertex indices, got shape {faces.shape}")
-    if not np.issubdtype(faces.dtype, np.integer) or faces.min() < 0 or faces.max() >= len(vertices):
-        raise ValueError(f"faces must be integer indices into the {len(vertices)} vertices")
-    return vertices, faces.astype(np.int32)
+    """A closed object needs at least a tetrahedron: 4 vertices and 4 faces."""
+    return geometry.check_mesh(vertices, faces, min_vertices=4, min_faces=4)
 
 
 def check_pose(T, name: str = "T_obj_hand") -> np.ndarray:

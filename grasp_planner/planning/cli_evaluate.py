@@ -133,9 +133,6 @@ def run(args) -> int:
     shown = ev.pick_examples(outcomes)
     png = ev.plot_sequences(args.out / "evaluation_sequences.png", [problems[i] for i in shown],
                             [outcomes[i] for i in shown])
-    import pickle
-    with open(args.out / "evaluation.pkl", "wb") as handle:   # to redraw figures without rerunning
-        pickle.dump({"problems": problems, "outcomes": outcomes, "single_start": single}, handle)
     report = {"model": str(args.model), "seed": args.seed, "source": source, "summary": summary,
               "wall_s": time.perf_counter() - started, "problems_s": problems_s, "png": str(png),
               "outcomes": [{k: v for k, v in o.__dict__.items() if k not in ("T_cam_final", "trajectory")}

@@ -346,10 +346,10 @@ def _draw_side(ax, T_cam_hand, color, label=None):
 
 def plot_sequences(path, problems: list[Problem], outcomes: list[ProblemOutcome], k: int = 4) -> Path:
     """The paper's Fig. 8 style, for ``k`` problems (columns). Top: the network's depth image with
-    the open hand at the start (orange), the palm's path (white; it begins at the winning
+    the open hand at the start (orange), the palm's path (cyan; it begins at the winning
     multi-start start, which may differ from the problem's start) and the optimized hand (green if
     robust after 10 shakes, red if not); the axes grow past the image to keep the palms in view.
-    Bottom: the same from the side (camera x across, depth down), object mesh vertices in grey."""
+    Bottom: the same from the side (camera x across, depth down), the object mesh in grey."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -368,7 +368,7 @@ def plot_sequences(path, problems: list[Problem], outcomes: list[ProblemOutcome]
             palm = np.array([T[:3, 3] for T in outcome.trajectory])
             palms.extend(palm)
             u, v, _ = problem.camera.project(palm)
-            ax.plot(u, v, ".-", color="white", ms=3, lw=0.8, label="palm path")
+            ax.plot(u, v, ".-", color="cyan", ms=3, lw=0.8, label="palm path")
         if outcome.T_cam_final is not None:
             draw_hand(ax, problem.camera, outcome.T_cam_final, final_color, "optimized", lw=0.6)
             palms.append(outcome.T_cam_final[:3, 3])
@@ -384,7 +384,9 @@ def plot_sequences(path, problems: list[Problem], outcomes: list[ProblemOutcome]
         ax.legend(fontsize=6, loc="lower right")
         T = problem.T_cam_obj
         cam_vertices = problem.vertices @ T[:3, :3].T + T[:3, 3]
-        side.plot(cam_vertices[:, 0], cam_vertices[:, 2], ".", color="0.5", ms=1.5)
+        from matplotlib.collections import PolyCollection
+        side.add_collection(PolyCollection(cam_vertices[problem.faces][:, :, [0, 2]], facecolor="0.6",
+                                           edgecolor="none", alpha=0.6))
         _draw_side(side, problem.T_cam_start, "orange", "start")
         if len(outcome.trajectory):
             palm = np.array([T[:3, 3] for T in outcome.trajectory])

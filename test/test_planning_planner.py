@@ -140,3 +140,26 @@ def test_contradicting_constraints_are_invalid_input(scene, card):
                            WorkspaceBox([0.5, 0.5, 0.5], [0.6, 0.6, 0.6], "camera")))
     result = GraspPlanner.from_config(card).plan(depth, camera, above(depth), constraints=boxes)
     assert result.reason == PlanStatus.INVALID_INPUT and "contradict" in result.message
+
+
+def test_top_down_30_degree_cone_puts_the_result_approach_axis_inside_the_cone(scene, card):
+    from grasp_planner.planning.constraints import ApproachCone, ConstraintSet
+    depth, camera, _ = scene
+    top = top_of(depth)
+    sideways = Pose.from_xyzrpy([0.03, -0.02, top - 0.08, 0.0, 1.0, 0.3])   # approach axis 57 deg off straight down
+    cone = ConstraintSet((ApproachCone(direction=[0.0, 0.0, 1.0], max_angle_rad=np.radians(30), frame="camera"),))
+    result = GraspPlanner.from_config(card).plan(depth, camera, sideways, n_candidates=3, constraints=cone)
+    assert result.success, result.message
+    for grasp in result.grasps:   # every reported candidate, not only the best
+        angle = np.degrees(np.arccos(np.clip(grasp.pose.rotation[2, 2], -1, 1)))
+        assert angle <= 30.0 + 0.01
+
+
+def test_a_workspace_box_far_from_the_object_is_out_of_workspace_never_a_success(scene, card):
+    from grasp_planner.planning.constraints import ConstraintSet, WorkspaceBox
+    depth, camera, _ = scene
+    far = ConstraintSet((WorkspaceBox(lo=[2.0, 2.0, 2.0], hi=[2.1, 2.1, 2.1], frame="camera"),))
+    result = GraspPlanner.from_config(card).plan(depth, camera, above(depth), constraints=far)
+    assert not result.success
+    assert result.reason == PlanStatus.OUT_OF_WORKSPACE
+    assert "workspace box" in result.message

@@ -44,7 +44,7 @@ setup(
         ],
         "train": ["torch==2.13.0", "onnx>=1.15", "onnxscript>=0.7"],
         "cluster": ["ray>=2.9"],
-        "test": ["pytest>=7", "hypothesis>=6", "pytest-timeout>=2"],
+        "test": ["pytest>=7", "hypothesis>=6", "pytest-timeout>=2", "flake8>=6"],
     },
     zip_safe=True,
     maintainer="grasp_planner developers",

@@ -112,7 +112,7 @@ def scenes(rng: np.random.Generator) -> dict[str, ObjectGeometry]:
     depth += rng.normal(0.0, 0.001, depth.shape)
     return {"mesh (%d tris)" % len(mesh.faces): ObjectGeometry.from_mesh(mesh.vertices, mesh.faces),
             "depth 128x128 (%d pts)" % depth.size: ObjectGeometry.from_depth(depth.astype(np.float32),
-                                                                           camera, T_obj_cam)}
+                                                                             camera, T_obj_cam)}
 
 
 def random_poses(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -4,7 +4,8 @@ Runs ``generate_dataset`` on procedural objects with the given dataset config an
 timings the workers report (object build, qualified sampling, Klamp't labelling, rendering, shard write).
 Baseline in the same run: the paper's implied 1.4 labelled grasps per core-second (23.3M grasps in
 several days on 64 cores); the issue's goal is >= 10.
-    OMP_NUM_THREADS=1 python benchmarks/bench_generate.py --objects 6 --workers 2 [--config config/dataset_standard.yaml]
+    OMP_NUM_THREADS=1 python benchmarks/bench_generate.py --objects 6 --workers 2 \\
+        [--config config/dataset_standard.yaml]
 """
 from __future__ import annotations
 
@@ -57,8 +58,8 @@ def main() -> None:
           f"(render stage), {summary.images / wall:.1f} (end to end)")
     print("  profile (worker seconds, summed):")
     for stage in STAGES:
-        print(f"    {stage:8s} {summary.timings[stage]:8.2f} s  {100 * summary.timings[stage] / max(busy, 1e-9):5.1f} %")
-    standard = DatasetConfig.load(CONFIG_DIR / "dataset_standard.yaml")
+        share = 100 * summary.timings[stage] / max(busy, 1e-9)
+        print(f"    {stage:8s} {summary.timings[stage]:8.2f} s  {share:5.1f} %")
     per_object = core_s / args.objects
     print(f"  at {per_object:.1f} core-s per object, 2 cores x 60 min generate "
           f"{int(7200 / per_object)} objects of this config")

@@ -42,7 +42,8 @@ def test_an_integer_image_that_is_not_16_bit_is_refused():
 def tilted_table_with_clutter(rng, n_table=3000, n_clutter=1500):
     normal = np.array([0.0, -np.sin(0.6), -np.cos(0.6)])  # faces a camera at the origin
     base = np.array([0.0, 0.0, 0.6])
-    u = np.cross(normal, [1.0, 0.0, 0.0]); u /= np.linalg.norm(u)
+    u = np.cross(normal, [1.0, 0.0, 0.0])
+    u /= np.linalg.norm(u)
     v = np.cross(normal, u)
     ab = rng.uniform(-0.3, 0.3, size=(n_table, 2))
     table = base + ab[:, :1] * u + ab[:, 1:] * v + rng.normal(0, 0.001, (n_table, 1)) * normal

@@ -4,8 +4,8 @@ import pytest
 
 from grasp_planner.camera import PinholeCamera
 from grasp_planner.perception.noise import SensorNoise
-from grasp_planner.perception.scenes import (REALSENSE_640, bundled_scene_paths, graspable_object_ids, load_scene,
-                                             make_scene, pregrasp_pose)
+from grasp_planner.perception.scenes import (REALSENSE_640, bundled_scene_paths, load_scene, make_scene,
+                                             pregrasp_pose)
 from grasp_planner.perception.view import fill_enclosed_holes, fill_small_holes, normalize_view, normalize_views
 
 # procedural ids (seed 9001): 3 = box, 4 = superquadric, 1 = cylinder, 2 = blob hull

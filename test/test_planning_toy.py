@@ -21,7 +21,6 @@ N_STARTS = 40
 STEP = 0.25          # finite-difference step, image cells
 
 
-
 class OneImage(torch.nn.Module):
     """The toy network scoring N points on one image (1, 1, S, S), for export."""
 

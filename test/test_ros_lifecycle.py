@@ -161,7 +161,7 @@ def test_configure_with_a_missing_model_fails_with_a_clear_message(ros_env, tmp_
 
 
 def test_a_managed_node_serves_only_while_active_and_reports_diagnostics(ros_env, tmp_path, model_card,
-                                                                          planner_yaml):
+                                                                         planner_yaml):
     ns = "/gp_lc"
     node = LifecycleNodeProcess(ros_env, tmp_path / "node.log", ns, f"model_path:={model_card}",
                                 f"planner_config:={planner_yaml}")

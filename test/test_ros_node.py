@@ -196,7 +196,7 @@ def test_initial_pose_on_topic_publishes_grasp_candidates_markers_and_gripper_co
     peer.publish_scene()
     peer.publish_pose()
     peer.spin_until(lambda: all(t in peer.received for t in ("grasp", "grasp_candidates", "markers",
-                                                              "gripper_command")))
+                                                             "gripper_command")))
     grasp = peer.received["grasp"][0]
     assert grasp.header.frame_id == FRAME
     assert 1 <= len(peer.received["grasp_candidates"][0].poses) <= 3

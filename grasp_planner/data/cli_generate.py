@@ -8,7 +8,8 @@ from grasp_planner.data.dataset_config import DEFAULT_DATASET_CONFIG, DatasetCon
 
 def add_arguments(parser) -> None:
     parser.add_argument("--objects", required=True,
-                        help="'procedural:N' (the project's procedural set) or a directory of .off/.obj/.stl/.ply meshes")
+                        help="'procedural:N' (the project's procedural set) "
+                             "or a directory of .off/.obj/.stl/.ply meshes")
     parser.add_argument("--out", required=True, help="dataset folder (shards/ and manifest.json)")
     parser.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     parser.add_argument("--cluster", default=None,

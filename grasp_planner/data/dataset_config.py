@@ -37,7 +37,8 @@ class DatasetConfig:
     def __post_init__(self):
         for name in ("grasps_per_object", "images_per_object", "resolution", "max_faces"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < (1 if name != "images_per_object" else 0):
+            minimum = 1 if name != "images_per_object" else 0
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                 raise ValueError(f"dataset config '{name}' must be a positive integer, got {value!r}")
         for name in ("view_distance_m", "mesh_scale"):
             value = getattr(self, name)

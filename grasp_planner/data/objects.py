@@ -142,15 +142,15 @@ def triangulate_polygon(polygon: np.ndarray) -> np.ndarray:
             raise ValueError("polygon is not simple (ear clipping found no ear)")
         n = len(remaining)
         for k in range(n):
-            i, j, l = remaining[k - 1], remaining[k], remaining[(k + 1) % n]
-            a, b, c = polygon[i], polygon[j], polygon[l]
+            i, j, m = remaining[k - 1], remaining[k], remaining[(k + 1) % n]
+            a, b, c = polygon[i], polygon[j], polygon[m]
             cross = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
             if cross <= 1e-14:
                 continue  # reflex or degenerate corner: not an ear
-            others = [m for m in remaining if m not in (i, j, l)]
+            others = [o for o in remaining if o not in (i, j, m)]
             if others and _points_in_triangle(polygon[others], a, b, c).any():
                 continue
-            triangles.append((i, j, l))
+            triangles.append((i, j, m))
             remaining.pop(k)
             break
     triangles.append(tuple(remaining))

@@ -37,6 +37,7 @@ def comparison_table(results: list[dict]) -> str:
     """The results table as Markdown (accuracy in %)."""
     lines = ["| architecture | seen objects, new images | seen objects, new poses | unseen objects |",
              "|---|---|---|---|"]
+
     def pct(value):
         return "n/a" if value is None or value != value else f"{100 * value:.1f}"
     for r in results:
@@ -75,7 +76,7 @@ def run(args) -> int:
         metrics = train(objects, config, run_dir)
         results.append(metrics["results"])
         print(f"{config.architecture}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics["results"].items()
-                                                       if isinstance(v, float)))
+                                                     if isinstance(v, float)))
     table = comparison_table(results)
     print(table)
     if len(configs) > 1:

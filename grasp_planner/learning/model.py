@@ -90,4 +90,3 @@ class GraspCNN(nn.Module):
         pose : (N, D) pose features.
         """
         return self.head(self.encoder(depth)[image_index], pose)
-

@@ -47,4 +47,3 @@ def write_synthetic_database(out, n_objects: int = 4, images_per_object: int = 6
                       robust_after_1_shake=label == ROBUST)
         paths.append(write_shard(shard_path(out, index), shard))
     return paths
-

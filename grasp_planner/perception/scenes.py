@@ -198,7 +198,7 @@ def make_scene(rng: np.random.Generator, tilt_deg: float | None = None, distance
     initial_pose = T_camera_world @ pregrasp_pose(np.array([0.0, 0.0, top]), rng)
     description = (f"{objects[0].name} on a table with {n_neighbours} neighbour(s), camera {distance:.2f} m away "
                    f"tilted {tilt_deg:.0f} deg, " + ("clean depth" if noise is None else
-                   f"noise k={noise.k:g}/m, {noise.hole_fraction:.0%} holes"))
+                                                     f"noise k={noise.k:g}/m, {noise.hole_fraction:.0%} holes"))
     return Scene(depth, camera, T_camera_world, objects, tuple(poses), initial_pose, description,
                  object_ids, tilt_deg)
 

@@ -366,4 +366,3 @@ def constraints_from_params(params: Mapping, T_camera_output: Pose | None = None
     if np.isfinite(trans) or np.isfinite(angle):
         out.append(MaxDeviation(trans, angle))
     return ConstraintSet(tuple(out), T_camera_output)
-

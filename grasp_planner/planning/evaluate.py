@@ -127,7 +127,6 @@ def procedural_problems(n: int, seed: int, rng: np.random.Generator, sim_config=
     """
     from grasp_planner.perception.scenes import graspable_object_ids
     from grasp_planner.data.objects import procedural_object
-    from grasp_planner.sim.labels import GraspLabel
     from grasp_planner.sim.qualify import sample_qualified_poses
     from grasp_planner.sim.simulate import GraspSimulator
 
@@ -188,7 +187,6 @@ def solve_and_label(planner, problem: Problem, rng: np.random.Generator, simulat
     """Optimize one problem (barrier on the known mesh) and label the result with the simulator;
     with ``label_start`` also label the start itself (the no-optimization control)."""
     from grasp_planner.geometry import ObjectGeometry
-    from grasp_planner.sim.labels import GraspLabel
     from grasp_planner.sim.simulate import GraspSimulator
 
     T = problem.T_cam_obj
@@ -258,7 +256,6 @@ def sample_rank_baseline(planner, problems: list[Problem], n_samples: int, rng: 
     """Sampling + CNN ranking: per problem, ``n_samples`` uniform poses around the object (camera
     frame), those whose open hand touches the object dropped, the best by the CNN labelled."""
     from grasp_planner.geometry import ObjectGeometry
-    from grasp_planner.sim.labels import GraspLabel
     from grasp_planner.sim.simulate import GraspSimulator
     from grasp_planner.planning.baselines import sample_and_rank
 

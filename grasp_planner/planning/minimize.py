@@ -161,4 +161,3 @@ def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.n
         status = OptimizationStatus.FAILED if status != OptimizationStatus.CANCELED else status
     return MinimizeOutcome(state["best_x"], state["best"], status, message, state["n_iter"],
                            state["n_eval"], tuple(iterates), time.perf_counter() - start)
-

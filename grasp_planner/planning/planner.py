@@ -166,12 +166,12 @@ class GraspPlanner:
             starts = surface_starts(frame.depth, frame.camera, n_starts, config.multistart, rng)
         else:
             starts = perturbed_starts(frame.to_plan(initial), n_starts, config.multistart, rng)
-        penalty = None
         if constraints is not None:
             constraints = constraints.with_reference(initial if initial is not None else frame.to_camera(starts[0]))
 
-            def penalty(T_plan_hand):
-                return constraints.penalty(frame.to_camera_matrices(T_plan_hand))
+        def constraint_penalty(T_plan_hand):
+            return constraints.penalty(frame.to_camera_matrices(T_plan_hand))
+        penalty = constraint_penalty if constraints is not None else None
         runs = optimize_starts(prepared, starts, self.scorer, config, callback, deadline, penalty)
         ranked = rank_distinct(runs, n_candidates, config.multistart.min_separation_m,
                                config.multistart.min_separation_rad)

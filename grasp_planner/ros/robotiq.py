@@ -16,4 +16,3 @@ def register_msg(registers: Robotiq3FRegisters):
     from grasp_planner_interfaces.msg import Robotiq3FCommand
 
     return Robotiq3FCommand(**registers.as_dict())
-

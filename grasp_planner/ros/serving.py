@@ -118,7 +118,6 @@ def make_planner(params):
     return GraspPlanner.from_config(card, params.planner_config_object())
 
 
-
 class PlannerServing:
     """Serving methods of the planner nodes (mixin for rclpy ``Node``/``LifecycleNode``; no ``__init__``)."""
 

@@ -1,0 +1,73 @@
+"""Accuracy of a shipped ONNX model on its database split, scored by onnxruntime (not torch).
+
+The training run prints accuracies from torch; this re-measures the exported file the planner and the
+node load, on the same split (rebuilt from the card's training settings and the database), and checks
+the split is the one the run wrote when its ``split.json`` is given.
+
+    python benchmarks/eval_model_accuracy.py --data datasets/std --model models/grasp_cnn.json \
+        [--split runs/rot6d/split.json] [--images-per-object 20] [--out out/model_accuracy.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from grasp_planner.learning.dataset import evaluation_groups, load_database, make_batch, make_split
+from grasp_planner.learning.model_card import ModelCard
+from grasp_planner.learning.onnx_models import open_session
+
+PARTS = ("train", "new_images", "new_poses", "unseen")
+
+
+def accuracy(session, objects, groups, encoding, chunk: int = 64) -> tuple[float, np.ndarray]:
+    """Balanced-sample accuracy and the 2x2 confusion matrix (rows: true failed/robust)."""
+    confusion = np.zeros((2, 2), dtype=np.int64)
+    for start in range(0, len(groups), chunk):
+        batch = make_batch(objects, groups[start:start + chunk], encoding)
+        depth = batch.depth[batch.image_index]
+        logits = session.run(None, {"depth": depth, "pose": batch.pose.astype(np.float32)})[0]
+        np.add.at(confusion, (batch.target, logits.argmax(axis=1)), 1)
+    return float(np.trace(confusion) / confusion.sum()), confusion
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--model", type=Path, default=Path("models/grasp_cnn.json"))
+    parser.add_argument("--split", type=Path, help="the training run's split.json, to check the split matches")
+    parser.add_argument("--images-per-object", type=int, default=20)
+    parser.add_argument("--grasps-per-image", type=int, default=32)
+    parser.add_argument("--out", type=Path, default=Path("out/model_accuracy.json"))
+    args = parser.parse_args()
+
+    card = ModelCard.load(args.model)
+    settings = card.training["settings"]
+    objects = load_database(args.data, card.depth_normalization)
+    split = make_split(objects, settings["seed"], settings["min_robust"], settings["unseen_fraction"],
+                       settings["new_image_fraction"], settings["new_pose_fraction"], settings["balance"])
+    if args.split:
+        written = json.loads(args.split.read_text())
+        names = {part: sorted(objects[i].name for i in getattr(split, part)) for part in ("seen", "unseen")}
+        for part in ("seen", "unseen"):
+            if sorted(written[part]) != names[part]:
+                raise SystemExit(f"the rebuilt {part} split differs from {args.split}: not the run's database")
+        print(f"split matches {args.split}: {len(split.seen)} seen, {len(split.unseen)} unseen objects")
+    session = open_session(card.file_path("full"), "full", card)
+    results = {}
+    for part in PARTS:
+        groups = evaluation_groups(split, objects, part, settings["seed"], args.images_per_object,
+                                   args.grasps_per_image)
+        acc, confusion = accuracy(session, objects, groups, card.pose_encoding)
+        results[part] = {"accuracy": acc, "samples": int(confusion.sum()), "confusion": confusion.tolist()}
+        print(f"{part:>10s}: {acc:.1%} of {confusion.sum()} samples, confusion {confusion.tolist()}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"model": str(args.model), "data": str(args.data), "results": results}, indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -34,6 +34,16 @@ def test_box_well_inside_the_closed_hand_is_robust(box_sim):
     assert outcome.shakes_done == CONFIG.shake.count
 
 
+def test_a_hand_that_never_touches_the_object_is_failed_not_robust(box_sim):
+    """Zero gravity keeps an untouched object in place through the shakes; it is still not held."""
+    far = _hand_below(0.05)
+    far[0, 3] = 1.0   # the hand closes 1 m to the side of the box
+    outcome = box_sim.label(far, np.random.default_rng(1))
+    assert outcome.fingers_touching == 0
+    assert outcome.label == GraspLabel.FAILED
+    assert not outcome.robust_after_1_shake
+
+
 def test_same_seed_gives_the_same_outcome_whatever_ran_before(box_sim):
     T = _hand_below(0.045)
     T[0, 3] = 0.012  # off-centre, so contacts are asymmetric and the outcome depends on the solver

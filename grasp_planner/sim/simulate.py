@@ -362,7 +362,9 @@ class GraspSimulator:
         with silenced_output(self.quiet):
             sim = self._new_simulation(invert_transform(T), seed)
             closing = self._close(sim, early)
-            if closing.failed:
+            # In zero gravity an object no finger touches stays put and would pass every shake;
+            # it is not held, so it fails like an object knocked away.
+            if closing.failed or closing.fingers_touching == 0:
                 label, after_first, shakes = GraspLabel.FAILED, False, 0
             else:
                 held, after_first, shakes = self._shake(sim, rng, early)

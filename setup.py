@@ -9,7 +9,7 @@ setup(
     name=package_name,
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*"]),
-    package_data={"grasp_planner": ["hand/*.urdf", "data/scenes/*", "config/*.yaml"]},
+    package_data={"grasp_planner": ["hand/*.urdf", "data/scenes/*.npz"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),

@@ -15,7 +15,8 @@ import os
 import tempfile
 import time
 
-from grasp_planner.data.dataset_config import CONFIG_DIR, DatasetConfig
+from grasp_planner.data.dataset_config import DatasetConfig
+from grasp_planner.resources import resource_path
 from grasp_planner.data.generate import STAGES, generate_dataset
 
 PAPER_GRASPS_PER_CORE_S = 1.4
@@ -25,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--config", default=str(CONFIG_DIR / "dataset_standard.yaml"))
+    parser.add_argument("--config", default=str(resource_path("config", "dataset_standard.yaml")))
     parser.add_argument("--grasps", type=int, default=None, help="override grasps_per_object")
     parser.add_argument("--images", type=int, default=None, help="override images_per_object")
     parser.add_argument("--seed", type=int, default=0)

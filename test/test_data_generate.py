@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 
-from grasp_planner.data.dataset_config import CONFIG_DIR, DatasetConfig
+from grasp_planner.data.dataset_config import DatasetConfig
+from grasp_planner.resources import resource_path
 from grasp_planner.data.generate import generate_dataset
 from grasp_planner.data.shards import LAYOUT, finished_shards, read_manifest, read_shard
 
-TINY = DatasetConfig.load(CONFIG_DIR / "dataset_tiny.yaml")
+TINY = DatasetConfig.load(resource_path("config", "dataset_tiny.yaml"))
 OBJECTS = "procedural:3"
 
 

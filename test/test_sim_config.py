@@ -2,7 +2,8 @@
 import pytest
 import yaml
 
-from grasp_planner.sim.config import DEFAULT_CONFIG_PATH, SimConfig
+from grasp_planner.resources import resource_path
+from grasp_planner.sim.config import SimConfig
 from grasp_planner.sim.labels import GraspLabel
 
 
@@ -13,7 +14,7 @@ def _write(tmp_path, data):
 
 
 def _raw():
-    return yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    return yaml.safe_load(resource_path("config", "sim.yaml").read_text())
 
 
 def test_shipped_config_loads_with_the_papers_ten_shakes():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from grasp_planner.data.dataset_config import DEFAULT_DATASET_CONFIG, DatasetConfig
+from grasp_planner.data.dataset_config import DatasetConfig
 
 
 def add_arguments(parser) -> None:
@@ -14,7 +14,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     parser.add_argument("--cluster", default=None,
                         help="run on Ray instead: 'ray://host:10001' or 'auto' (needs the 'cluster' extra)")
-    parser.add_argument("--config", default=str(DEFAULT_DATASET_CONFIG), help="dataset YAML (counts, camera)")
+    parser.add_argument("--config", default=None,
+                        help="dataset YAML (counts, camera; default: the shipped standard one)")
     parser.add_argument("--resume", action="store_true", help="keep finished shards and generate the rest")
     parser.add_argument("--seed", type=int, default=0, help="run seed; object i uses SeedSequence([seed, i])")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

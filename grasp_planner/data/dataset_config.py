@@ -7,9 +7,7 @@ from pathlib import Path
 
 import yaml
 
-#: repository config folder (config/ at the top of the source tree)
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-DEFAULT_DATASET_CONFIG = CONFIG_DIR / "dataset_standard.yaml"
+from grasp_planner.resources import resource_path
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ class DatasetConfig:
     @classmethod
     def load(cls, path=None) -> "DatasetConfig":
         """Read a dataset YAML (default config/dataset_standard.yaml); unknown keys are an error."""
-        path = Path(path) if path is not None else DEFAULT_DATASET_CONFIG
+        path = Path(path) if path is not None else resource_path("config", "dataset_standard.yaml")
         if not path.is_file():
             raise FileNotFoundError(f"dataset config file not found: {path}")
         data = yaml.safe_load(path.read_text()) or {}

@@ -5,8 +5,9 @@ import json
 from pathlib import Path
 
 from grasp_planner.planning.config import PlannerConfig
+from grasp_planner.resources import default_path
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "grasp_cnn.json"
+DEFAULT_MODEL = default_path("models", "grasp_cnn.json")
 
 
 def add_arguments(parser) -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import yaml
 
+from grasp_planner.resources import resource_path
+
 #: the settings shipped with the package (config/planner.yaml at the repository root)
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "planner.yaml"
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class PlannerConfig:
     @classmethod
     def load(cls, path: str | Path | None = None) -> "PlannerConfig":
         """Read a YAML file (default: the shipped one); a missing section keeps its defaults."""
-        path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+        path = Path(path) if path is not None else resource_path("config", "planner.yaml")
         if not path.is_file():
             raise ValueError(f"planner config {path} does not exist")
         data = yaml.safe_load(path.read_text()) or {}

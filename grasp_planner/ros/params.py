@@ -17,6 +17,7 @@ from grasp_planner.hand.posture import MODE_REGISTER, STAGES, tcp_offset_from_xy
 from grasp_planner.planning.config import PlannerConfig
 from grasp_planner.planning.constraints import FRAMES, constraints_from_params
 from grasp_planner.pose import Pose
+from grasp_planner.resources import resource_candidates
 
 #: the model card looked for when ``model_path`` is empty
 DEFAULT_MODEL_CARD = "grasp_cnn.json"
@@ -200,7 +201,7 @@ def resolve_model_path(model_path: str, share_dir: str | None) -> Path:
         candidates = [Path(model_path).expanduser()]
     else:
         candidates = ([Path(share_dir) / "models" / DEFAULT_MODEL_CARD] if share_dir else []) + \
-                     [Path(__file__).resolve().parents[2] / "models" / DEFAULT_MODEL_CARD]
+                     resource_candidates("models", DEFAULT_MODEL_CARD)
     for path in candidates:
         if path.is_file():
             return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "sim.yaml"
+from grasp_planner.resources import resource_path
 
 
 @dataclass(frozen=True)
@@ -163,13 +163,13 @@ class SimConfig:
         Parameters
         ----------
         path : str or Path, optional
-            YAML file; None reads ``config/sim.yaml`` of this source tree.
+            YAML file; None reads the shipped ``config/sim.yaml`` (grasp_planner.resources).
 
         Returns
         -------
         SimConfig
         """
-        path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+        path = Path(path) if path is not None else resource_path("config", "sim.yaml")
         if not path.is_file():
             raise FileNotFoundError(f"sim config file not found: {path}")
         with open(path, encoding="utf-8") as handle:

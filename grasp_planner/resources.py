@@ -21,7 +21,7 @@ def share_dirs() -> list[Path]:
         from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
         try:
             roots.append(Path(get_package_share_directory(PACKAGE)))
-        except PackageNotFoundError:
+        except (PackageNotFoundError, OSError):  # not installed there, or no AMENT_PREFIX_PATH at all
             pass
     except ImportError:
         pass

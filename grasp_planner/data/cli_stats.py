@@ -39,6 +39,8 @@ def run(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from grasp_planner.plotting import save_figure
+
     paths = finished_shards(args.dataset)
     if not paths:
         print(f"stats: no finished shards under {Path(args.dataset) / 'shards'}", file=sys.stderr)
@@ -95,9 +97,6 @@ def run(args) -> int:
     for ax in axes[1, len(examples):]:
         ax.axis("off")
     fig.suptitle("hand origin + approach arrow: green robust, orange loose, red failed", fontsize=9)
-    fig.tight_layout()
-    png = Path(args.png) if args.png else Path(args.dataset) / "stats.png"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+    png = save_figure(fig, Path(args.png) if args.png else Path(args.dataset) / "stats.png")
     print(f"wrote {png}")
     return 0

@@ -61,6 +61,7 @@ def draw_hand_png(path: Path, box_size=(0.05, 0.06, 0.04), standoff: float = 0.0
     import matplotlib.pyplot as plt
 
     from grasp_planner.geometry import ObjectGeometry
+    from grasp_planner.plotting import save_figure
     from grasp_planner.hand.closing import close_fingers
     import trimesh
 
@@ -76,10 +77,7 @@ def draw_hand_png(path: Path, box_size=(0.05, 0.06, 0.04), standoff: float = 0.0
     _draw(fig.add_subplot(1, 2, 2, projection="3d"), q_closed, bounds,
           f"closed on a {size[0]*100:.0f}x{size[1]*100:.0f}x{size[2]*100:.0f} cm box ({grip})")
     fig.suptitle("Robotiq 3-finger hand model: A (red) opposite B (green, +y) and C (blue, -y)")
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return q_closed
 
 

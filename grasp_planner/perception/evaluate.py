@@ -308,6 +308,8 @@ def plot_success(summary: dict, path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from grasp_planner.plotting import save_figure
+
     noises = list(summary["per_noise"])
     tilts = list(summary["per_tilt"])
     clean = summary["clean"]
@@ -343,9 +345,4 @@ def plot_success(summary: dict, path) -> Path:
     ax.set(ylabel="success rate", ylim=(0, 1.08), title="success vs noise level (all tilts)")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(0.0, 0.6))
     ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -45,6 +45,8 @@ def plot_plan(path, depth: np.ndarray, camera: PinholeCamera, initial_pose, gras
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from grasp_planner.plotting import save_figure
+
     depth = np.asarray(depth, dtype=float)
     shown = np.where(np.isfinite(depth) & (depth > 0), depth, np.nan)
     fig, ax = plt.subplots(figsize=(6, 6 * camera.height / camera.width))
@@ -63,9 +65,4 @@ def plot_plan(path, depth: np.ndarray, camera: PinholeCamera, initial_pose, gras
     ax.set_ylim(camera.height - 0.5, -0.5)
     ax.set_title(title, fontsize=8)
     ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -350,6 +350,8 @@ def plot_sequences(path, problems: list[Problem], outcomes: list[ProblemOutcome]
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from grasp_planner.plotting import save_figure
     from grasp_planner.planning.drawing import draw_hand
 
     k = min(k, len(problems))
@@ -396,9 +398,4 @@ def plot_sequences(path, problems: list[Problem], outcomes: list[ProblemOutcome]
         side.set_ylabel("depth z (m)", fontsize=7)
         side.tick_params(labelsize=6)
         side.set_title("side view", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)

@@ -22,6 +22,7 @@ from grasp_planner.sim.config import SimConfig
 from grasp_planner.sim.labels import GraspLabel
 from grasp_planner.sim.qualify import sample_qualified_poses
 from grasp_planner.sim.simulate import GraspSimulator
+from grasp_planner.plotting import save_figure
 
 
 def shapes() -> dict[str, trimesh.Trimesh]:
@@ -110,8 +111,7 @@ def main(argv=None) -> int:
         ax1.bar(["early exits", "baseline"], [rate_fast, rate_base])
         ax1.set_ylabel("labeled grasps per core-second")
         ax1.set_title(f"throughput, ratio {rate_fast / rate_base:.2f}x")
-        fig.tight_layout()
-        fig.savefig(args.png, dpi=100)
+        save_figure(fig, args.png, dpi=100)
         print(f"wrote {args.png}")
     return 0
 

@@ -170,6 +170,8 @@ def plot(rows, ratios, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from grasp_planner.plotting import save_figure
     names = list(rows)
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.barh(names, [rows[n]["p50_ms"] for n in names], color="tab:blue", label="p50")
@@ -179,9 +181,7 @@ def plot(rows, ratios, path):
     ax.set_title("naive / planner (p50): " + ", ".join(f"{k} {v:.0f}x" for k, v in ratios.items()))
     ax.axvline(20, color="red", lw=0.8, ls="--", label="goal 20 ms")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

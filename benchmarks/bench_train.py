@@ -27,6 +27,7 @@ from grasp_planner.learning.features import DepthNormalization, PoseEncoding
 from grasp_planner.learning.model import GraspCNN
 from grasp_planner.learning.synthetic_db import write_synthetic_database
 from grasp_planner.learning.train import resolve_device
+from grasp_planner.plotting import save_figure
 
 SAMPLES_PER_STEP = 64
 
@@ -106,8 +107,7 @@ def main() -> int:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         ax.bar(list(results), list(results.values()))
         ax.set(ylabel="training samples/s", title=f"mix-in CNN training throughput ({device})")
-        fig.tight_layout()
-        fig.savefig(args.png, dpi=100)
+        save_figure(fig, args.png, dpi=100)
         print(f"wrote {args.png}")
     return 0
 

@@ -19,6 +19,7 @@ import numpy as np
 from grasp_planner.perception.noise import SensorNoise
 from grasp_planner.perception.scenes import SCENES_DIR, graspable_object_ids, load_scene, make_scene, save_scene
 from grasp_planner.perception.view import normalize_view
+from grasp_planner.plotting import save_figure
 
 #: name, tilt (deg), distance (m), neighbours, noise
 SPECS = (
@@ -48,9 +49,7 @@ def write_preview(paths: list[Path], png: Path) -> None:
         for ax in row:
             ax.set_xticks([])
             ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(png, dpi=55)
-    plt.close(fig)
+    save_figure(fig, png, dpi=55)
 
 
 def main(argv=None) -> int:

@@ -9,6 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from grasp_planner.plotting import save_figure  # noqa: E402
+
 PART_TITLES = {"train": "training images/poses", "new_images": "seen objects, new images",
                "new_poses": "seen objects, new poses", "unseen": "unseen objects"}
 
@@ -30,10 +32,7 @@ def plot_run(metrics: dict, out_dir) -> list[Path]:
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy (balanced samples)", ylim=(0, 1))
     ax_loss.legend(fontsize=8)
     ax_acc.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out_dir / "curves.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+    paths.append(save_figure(fig, out_dir / "curves.png", dpi=100))
 
     fig, axes = plt.subplots(1, len(final), figsize=(3.2 * len(final), 3.2))
     for ax, (part, score) in zip(np.atleast_1d(axes), final.items()):
@@ -43,10 +42,7 @@ def plot_run(metrics: dict, out_dir) -> list[Path]:
             ax.text(c, r, str(value), ha="center", va="center")
         ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["failed", "robust"], yticklabels=["failed", "robust"],
                xlabel="predicted", ylabel="true", title=f"{PART_TITLES.get(part, part)}\nacc {score['accuracy']:.3f}")
-    fig.tight_layout()
-    paths.append(out_dir / "confusion.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+    paths.append(save_figure(fig, out_dir / "confusion.png", dpi=100))
 
     fig, ax = plt.subplots(figsize=(10, 4))
     offset = 0
@@ -60,10 +56,7 @@ def plot_run(metrics: dict, out_dir) -> list[Path]:
     ax.set(xlabel="object (seen: new images, then unseen)", ylabel="accuracy", ylim=(0, 1),
            title="accuracy per object")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out_dir / "accuracy_per_object.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+    paths.append(save_figure(fig, out_dir / "accuracy_per_object.png", dpi=100))
     return paths
 
 
@@ -78,7 +71,4 @@ def plot_comparison(results: list[dict], path) -> Path:
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
     ax.set(ylabel="accuracy", ylim=(0, 1), title="mix-in CNN accuracy by architecture")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=100)

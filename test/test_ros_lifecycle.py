@@ -30,6 +30,7 @@ from grasp_planner.camera import PinholeCamera  # noqa: E402
 from grasp_planner.pose import Pose  # noqa: E402
 from grasp_planner.ros import conversions as conv  # noqa: E402
 from grasp_planner_interfaces.msg import FailureReason  # noqa: E402
+from ros_fixtures import short_planner_yaml, untrained_model_card  # noqa: E402
 
 pytestmark = pytest.mark.timeout(150)
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,19 +54,13 @@ def ros_env():
 
 @pytest.fixture(scope="module")
 def model_card(tmp_path_factory):
-    torch = pytest.importorskip("torch")
-    from grasp_planner.learning.export import export_model
-    from grasp_planner.learning.model import GraspCNN
-
-    torch.manual_seed(0)
-    return export_model(GraspCNN(), tmp_path_factory.mktemp("model") / "grasp_cnn.onnx").path
+    pytest.importorskip("torch")
+    return untrained_model_card(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="module")
 def planner_yaml(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cfg") / "planner.yaml"
-    path.write_text("optimizer:\n  max_iter: 5\nmultistart:\n  n_starts: 1\nplanner:\n  min_probability: 0.0\n")
-    return path
+    return short_planner_yaml(tmp_path_factory.mktemp("cfg"), max_iter=5, n_starts=1)
 
 
 class LifecycleNodeProcess:

@@ -32,6 +32,7 @@ from grasp_planner.camera import PinholeCamera  # noqa: E402
 from grasp_planner.pose import Pose  # noqa: E402
 from grasp_planner.ros import conversions as conv  # noqa: E402
 from grasp_planner_interfaces.msg import FailureReason, Robotiq3FCommand  # noqa: E402
+from ros_fixtures import short_planner_yaml, untrained_model_card  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,19 +56,13 @@ def seed_pose() -> Pose:
 
 @pytest.fixture(scope="session")
 def model_card(tmp_path_factory):
-    torch = pytest.importorskip("torch")
-    from grasp_planner.learning.export import export_model
-    from grasp_planner.learning.model import GraspCNN
-
-    torch.manual_seed(0)
-    return export_model(GraspCNN(), tmp_path_factory.mktemp("model") / "grasp_cnn.onnx").path
+    pytest.importorskip("torch")
+    return untrained_model_card(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="session")
 def planner_yaml(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cfg") / "planner.yaml"
-    path.write_text("optimizer:\n  max_iter: 8\nmultistart:\n  n_starts: 2\nplanner:\n  min_probability: 0.0\n")
-    return path
+    return short_planner_yaml(tmp_path_factory.mktemp("cfg"), max_iter=8, n_starts=2)
 
 
 @pytest.fixture(scope="module")

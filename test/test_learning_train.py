@@ -184,3 +184,49 @@ def test_blind_negatives_collide_train_only_and_are_never_scored(database, objec
     for part in ("train", "new_images", "new_poses", "unseen"):
         for i, _, grasps in evaluation_groups(split, blind, part, seed=0):
             assert not set(grasps) & set(blind[i].blind_negatives)
+
+
+def test_resampled_failed_poses_keep_each_objects_balance_and_never_use_held_out_poses(objects):
+    from grasp_planner.learning.dataset import spare_failed
+    split = make_split(objects, seed=0, balance="global")
+    spare = spare_failed(split, objects)
+    drawn = {i: set() for i in split.seen}
+    for epoch in range(3):
+        groups = training_groups(split, objects, grasps_per_image=64, rng=np.random.default_rng(epoch),
+                                 resample_failed=True)
+        for i, _, grasps in groups:
+            labels = objects[i].label[grasps]
+            fixed = objects[i].label[split.train_grasps[i]]
+            # the same robust grasps and the same number of failed ones as the split gave the object
+            assert set(grasps[labels == ROBUST]) == set(split.train_grasps[i][fixed == ROBUST])
+            assert np.sum(labels == FAILED) == np.sum(fixed == FAILED)
+            assert not set(grasps) & set(split.new_poses[i])
+            assert set(grasps[labels == FAILED]) <= set(spare[i])
+            drawn[i] |= set(grasps[labels == FAILED])
+    # images see failed grasps outside the split's fixed undersample, and nearly every spare one in time
+    fixed = {i: set(split.train_grasps[i][objects[i].label[split.train_grasps[i]] == FAILED]) for i in split.seen}
+    assert sum(len(drawn[i] - fixed[i]) for i in split.seen) > 0
+    assert sum(len(drawn[i]) for i in split.seen) >= 0.9 * sum(len(spare[i]) for i in split.seen)
+
+
+def test_training_can_start_from_an_earlier_runs_weights(objects, tmp_path):
+    base = TrainConfig(architecture="rot6d", epochs=1, images_per_batch=4, grasps_per_image=8, seed=0,
+                       device="cpu", eval_images_per_object=2, eval_grasps_per_image=8, learning_rate=1e-9)
+    train(objects, base, tmp_path / "a", progress=False)
+    first = load_state_dict(tmp_path / "a" / "model.pt")
+    # a tiny learning rate barely moves the weights: the second run must start where the first ended
+    again = TrainConfig(**{**base.__dict__, "init_weights": str(tmp_path / "a" / "model.pt"),
+                           "lr_schedule": "cosine", "resample_failed": True})
+    train(objects, again, tmp_path / "b", progress=False)
+    second = load_state_dict(tmp_path / "b" / "model.pt")
+    assert max(float((first[k] - second[k]).abs().max()) for k in first) < 1e-5
+    provenance = json.loads((tmp_path / "b" / "run.json").read_text())["initialised_from"]
+    assert provenance["weights"].endswith("model.pt") and provenance["config"]["learning_rate"] == 1e-9
+    fresh = load_state_dict(tmp_path / "a" / "checkpoints" / "epoch_001.pt")
+    assert all(torch.equal(first[k], fresh[k]) for k in first)
+
+    wrong = TrainConfig(**{**base.__dict__, "architecture": "paper", "init_weights": str(tmp_path / "a" / "model.pt")})
+    with pytest.raises(ValueError, match="model.pt does not fit the paper network"):
+        train(objects, wrong, tmp_path / "c", progress=False)
+    with pytest.raises(ValueError, match="lr_schedule must be"):
+        TrainConfig(lr_schedule="step")

@@ -30,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--blind-negatives", type=int, dest="blind_negatives", metavar="N",
                         help="add up to N colliding poses per seen object as failed examples (needs Klamp't the "
                              "first time; cached in OUT/blind_negatives.h5, which a later run into OUT reuses)")
+    parser.add_argument("--init-weights", dest="init_weights", metavar="MODEL_PT",
+                        help="start from an earlier run's model.pt (same architecture and split seed: fine-tuning)")
+    parser.add_argument("--resample-failed", dest="resample_failed", action="store_const", const=True,
+                        help="draw each image's failed poses afresh from the object's unused failed grasps")
+    parser.add_argument("--lr-schedule", dest="lr_schedule", choices=["constant", "cosine"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
 
 
@@ -61,7 +66,9 @@ def run(args) -> int:
                                      seed=args.seed, images_per_batch=args.images_per_batch,
                                      grasps_per_image=args.grasps_per_image, learning_rate=args.learning_rate,
                                      min_robust=args.min_robust, balance=args.balance,
-                                     blind_negatives=args.blind_negatives) for a in archs]
+                                     blind_negatives=args.blind_negatives, init_weights=args.init_weights,
+                                     resample_failed=args.resample_failed, lr_schedule=args.lr_schedule)
+               for a in archs]
     objects = load_database(args.data, DepthNormalization(**configs[0].depth_normalization))
     out = Path(args.out)
     if configs[0].blind_negatives > 0:

@@ -235,10 +235,44 @@ def _balanced_pick(obj: ObjectData, grasps: np.ndarray, k: int, rng: np.random.G
     return np.concatenate([rng.choice(robust, n_r, replace=False), rng.choice(failed, n_f, replace=False)])
 
 
+def spare_failed(split: Split, objects: list[ObjectData]) -> dict:
+    """Per seen object, its simulated failed grasps that no evaluation part scores.
+
+    Undersampling keeps as many failed grasps as robust ones and drops the rest (94% of a
+    database); these are the dropped ones of seen objects, minus the held-out "new poses".
+    """
+    return {i: np.setdiff1d(objects[i].failed, split.new_poses[i]) for i in split.seen}
+
+
+def _resampled(obj: ObjectData, train: np.ndarray, spare: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``train`` with its failed grasps replaced by as many drawn afresh from ``spare``.
+
+    Each object keeps the number of robust and failed grasps the split gave it, so the label
+    balance and its spread over objects stay those of the evaluation parts; only *which*
+    failed grasps an image is paired with changes, so training sees every failed grasp in time.
+    """
+    failed = obj.label[train] == FAILED
+    n = int(np.sum(failed & obj._simulated()[train]))
+    if n == 0 or len(spare) < n:
+        return train
+    fresh = rng.choice(spare, n, replace=False)
+    return np.concatenate([train[~(failed & obj._simulated()[train])], fresh])
+
+
 def training_groups(split: Split, objects: list[ObjectData], grasps_per_image: int,
-                    rng: np.random.Generator) -> list[tuple[int, int, np.ndarray]]:
-    """One epoch: every training image once, with ``grasps_per_image`` balanced training poses, shuffled."""
-    groups = [(i, int(m), _balanced_pick(objects[i], split.train_grasps[i], grasps_per_image, rng))
+                    rng: np.random.Generator, resample_failed: bool = False) -> list[tuple[int, int, np.ndarray]]:
+    """One epoch: every training image once, with ``grasps_per_image`` balanced training poses, shuffled.
+
+    ``resample_failed``: each image draws its failed poses afresh from the object's spare failed
+    grasps (:func:`spare_failed`) instead of the split's fixed undersample.
+    """
+    spare = spare_failed(split, objects) if resample_failed else {}
+
+    def poses(i):
+        if not resample_failed:
+            return split.train_grasps[i]
+        return _resampled(objects[i], split.train_grasps[i], spare[i], rng)
+    groups = [(i, int(m), _balanced_pick(objects[i], poses(i), grasps_per_image, rng))
               for i in split.seen for m in split.train_images[i]]
     groups = [g for g in groups if len(g[2])]  # an object may keep no training pose (global balance)
     order = rng.permutation(len(groups))

@@ -79,7 +79,9 @@ def export_run(run_dir, out) -> ModelCard:
     model, config, metrics = load_run(run_dir)
     card = export_model(model, out, DepthNormalization(**config.get("depth_normalization", {})),
                         seed=config.get("seed", 0),
-                        training={**config.get("data", {}), "settings": config.get("config", {})},
+                        training={**config.get("data", {}), "settings": config.get("config", {}),
+                                  **({"initialised_from": config["initialised_from"]}
+                                     if "initialised_from" in config else {})},
                         metrics=metrics.get("results", metrics))
     pose = config.get("pose_encoding")
     if pose is not None and PoseEncoding(**pose) != card.pose_encoding:

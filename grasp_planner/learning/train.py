@@ -20,7 +20,7 @@ from grasp_planner.learning import dataset as ds
 from grasp_planner.learning.features import DepthNormalization, PoseEncoding
 from grasp_planner.learning.model import GraspCNN
 from grasp_planner.learning.model_card import ARCHITECTURES
-from grasp_planner.learning.run_dir import METRICS, RUN_CONFIG, WEIGHTS, code_version
+from grasp_planner.learning.run_dir import METRICS, RUN_CONFIG, WEIGHTS, code_version, load_state_dict
 
 #: the evaluated parts, in table order; "train" is the training images x training poses
 PARTS = ("train", "new_images", "new_poses", "unseen")
@@ -41,6 +41,12 @@ class TrainConfig:
     balance: str = "per_object"
     #: colliding poses per object added as failed examples (learning.blind; 0 = off, the paper)
     blind_negatives: int = 0
+    #: draw each image's failed poses afresh from all unused failed grasps of the object (dataset.spare_failed)
+    resample_failed: bool = False
+    #: "constant" or "cosine" (decays to 0 over the epochs, per step)
+    lr_schedule: str = "constant"
+    #: state dict (model.pt of an earlier run of the same architecture) to start from; None: random init
+    init_weights: str | None = None
     unseen_fraction: float = 0.1
     new_image_fraction: float = 0.1
     new_pose_fraction: float = 0.1
@@ -58,6 +64,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if self.balance not in ("per_object", "global"):
             raise ValueError(f"balance must be 'per_object' or 'global', got {self.balance!r}")
         DepthNormalization(**self.depth_normalization)  # validates
@@ -131,6 +139,28 @@ def evaluate(model: GraspCNN, objects: list[ds.ObjectData], groups: list, pose_e
     }
 
 
+def earlier_run(weights) -> dict:
+    """Provenance of fine-tuning: the weights file and, if it sits in a run folder, that run's settings."""
+    record = {"weights": str(weights)}
+    config = Path(weights).parent / RUN_CONFIG
+    if config.is_file():
+        earlier = json.loads(config.read_text())
+        record.update({k: earlier[k] for k in ("config", "device", "code_version", "initialised_from")
+                       if k in earlier})
+    metrics = Path(weights).parent / METRICS
+    if metrics.is_file():
+        record["results"] = json.loads(metrics.read_text()).get("results")
+    return record
+
+
+def load_initial_weights(model: GraspCNN, path) -> None:
+    """Load an earlier run's weights into ``model`` (fine-tuning); the error names the file on a mismatch."""
+    try:
+        model.load_state_dict(load_state_dict(path))
+    except RuntimeError as err:
+        raise ValueError(f"init_weights {path} does not fit the {model.architecture} network: {err}") from err
+
+
 def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: bool = True) -> dict:
     """Train one architecture on in-memory shards; writes the run folder; returns the metrics.
 
@@ -159,16 +189,24 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
                   "depth_normalization": depth_norm.to_dict(), "pose_encoding": pose_encoding.to_dict(),
                   "seed": config.seed, "config": asdict(config), "data": counts,
                   "code_version": code_version(), "device": str(device)}
+    if config.init_weights:
+        run_config["initialised_from"] = earlier_run(config.init_weights)
     (out_dir / RUN_CONFIG).write_text(json.dumps(run_config, indent=2) + "\n")
 
-    model = GraspCNN(config.architecture, input_size).to(device)
+    model = GraspCNN(config.architecture, input_size)
+    if config.init_weights:
+        load_initial_weights(model, config.init_weights)
+    model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    steps_per_epoch = -(-sum(len(v) for v in split.train_images.values()) // config.images_per_batch)
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
+                 if config.lr_schedule == "cosine" else None)
     eval_groups = {part: ds.evaluation_groups(split, objects, part, config.seed + 1, config.eval_images_per_object,
                                               config.eval_grasps_per_image) for part in PARTS}
     history = []
     for epoch in range(1, config.epochs + 1):
         model.train()
-        groups = ds.training_groups(split, objects, config.grasps_per_image, rng)
+        groups = ds.training_groups(split, objects, config.grasps_per_image, rng, config.resample_failed)
         chunks = list(ds.batched(groups, config.images_per_batch))
         loss_sum, n, start = 0.0, 0, time.perf_counter()
         bar = tqdm(chunks, desc=f"{config.architecture} epoch {epoch}/{config.epochs}", disable=not progress)
@@ -178,6 +216,8 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             loss_sum += float(loss.detach()) * len(target)
             n += len(target)
             bar.set_postfix(loss=f"{loss_sum / n:.4f}")

@@ -5,7 +5,11 @@ node load, on the same split (rebuilt from the card's training settings and the 
 ``split.json``, on every object of the database the run did not train on.
 
     python benchmarks/eval_model_accuracy.py --data datasets/std --model models/grasp_cnn.json \
-        [--split runs/rot6d/split.json] [--images-per-object 20] [--out out/model_accuracy.json]
+        [--split runs/rot6d/split.json] [--images-per-object 20] [--quarter-turns 1] [--record] \
+        [--out out/model_accuracy.json]
+
+Poses are scored as the planner scores them: averaged over the card's ``quarter_turns`` turned views
+(``--quarter-turns`` overrides, to compare). ``--record`` writes the figures into the card's metrics.
 """
 from __future__ import annotations
 
@@ -22,13 +26,18 @@ from grasp_planner.learning.onnx_models import open_session
 PARTS = ("train", "new_images", "new_poses", "unseen")
 
 
-def accuracy(session, objects, groups, encoding, chunk: int = 64) -> tuple[float, np.ndarray]:
-    """Balanced-sample accuracy and the 2x2 confusion matrix (rows: true failed/robust)."""
+def accuracy(session, objects, groups, encoding, turns: int = 1, chunk: int = 64) -> tuple[float, np.ndarray]:
+    """Balanced-sample accuracy and the 2x2 confusion matrix (rows: true failed/robust).
+
+    Logits are the mean over ``turns`` quarter turns of each view (learning.quarter_turns).
+    """
     confusion = np.zeros((2, 2), dtype=np.int64)
     for start in range(0, len(groups), chunk):
-        batch = make_batch(objects, groups[start:start + chunk], encoding)
-        depth = batch.depth[batch.image_index]
-        logits = session.run(None, {"depth": depth, "pose": batch.pose.astype(np.float32)})[0]
+        logits = 0.0
+        for k in range(turns):
+            batch = make_batch(objects, groups[start:start + chunk], encoding, quarter_turn=k)
+            depth = batch.depth[batch.image_index]
+            logits = logits + session.run(None, {"depth": depth, "pose": batch.pose.astype(np.float32)})[0] / turns
         np.add.at(confusion, (batch.target, logits.argmax(axis=1)), 1)
     return float(np.trace(confusion) / confusion.sum()), confusion
 
@@ -63,6 +72,11 @@ def main() -> int:
                         help="the training run's split.json: evaluate on objects it did not train on")
     parser.add_argument("--images-per-object", type=int, default=20)
     parser.add_argument("--grasps-per-image", type=int, default=32)
+    parser.add_argument("--quarter-turns", type=int, choices=[1, 4], dest="quarter_turns",
+                        help="average over this many quarter turns of each view (default: the card's)")
+    parser.add_argument("--parts", nargs="+", help="only these parts (e.g. unseen)")
+    parser.add_argument("--record", action="store_true",
+                        help="write the figures into the card's metrics as 'onnx_accuracy'")
     parser.add_argument("--out", type=Path, default=Path("out/model_accuracy.json"))
     args = parser.parse_args()
 
@@ -78,11 +92,23 @@ def main() -> int:
     else:
         parts = {part: evaluation_groups(split, objects, part, settings["seed"], args.images_per_object,
                                          args.grasps_per_image) for part in PARTS}
+    turns = args.quarter_turns or card.quarter_turns
     results = {}
     for part, groups in parts.items():
-        acc, confusion = accuracy(session, objects, groups, card.pose_encoding)
+        if args.parts and part not in args.parts:
+            continue
+        acc, confusion = accuracy(session, objects, groups, card.pose_encoding, turns)
         results[part] = {"accuracy": acc, "samples": int(confusion.sum()), "confusion": confusion.tolist()}
-        print(f"{part:>10s}: {acc:.1%} of {confusion.sum()} samples, confusion {confusion.tolist()}")
+        print(f"{part:>10s}: {acc:.1%} of {confusion.sum()} samples ({turns} quarter turn(s)), "
+              f"confusion {confusion.tolist()}")
+    if args.record:
+        card.metrics["onnx_accuracy"] = {
+            "quarter_turns": turns, "split": str(args.split) if args.split else "rebuilt from the card's settings",
+            "images_per_object": args.images_per_object, "measured_with": "benchmarks/eval_model_accuracy.py",
+            **{part: round(r["accuracy"], 4) for part, r in results.items()},
+            "samples": {part: r["samples"] for part, r in results.items()}}
+        card.save(card.path)
+        print(f"recorded in {card.path}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"model": str(args.model), "data": str(args.data), "results": results}, indent=1))
     print(f"wrote {args.out}")

@@ -12,6 +12,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="instead of a run, export randomly initialised weights of this architecture "
                              "(for wiring up the planner before a model is trained)")
     parser.add_argument("--seed", type=int, default=0, help="weight initialisation seed for --untrained")
+    parser.add_argument("--quarter-turns", type=int, choices=[1, 4], default=1, dest="quarter_turns",
+                        help="4: consumers average each pose's logits over the view's four quarter turns "
+                             "(written in the card; the ONNX files are the same)")
     parser.add_argument("--check", action="store_true",
                         help="after export, compare onnxruntime with torch on random inputs")
 
@@ -27,10 +30,10 @@ def run(args) -> int:
         from grasp_planner.learning.model import GraspCNN
         torch.manual_seed(args.seed)
         card = export_model(GraspCNN(args.untrained), args.out, seed=args.seed,
-                            training={"untrained": True})
+                            training={"untrained": True}, quarter_turns=args.quarter_turns)
         print(f"wrote UNTRAINED {card.file_path('full')}, encoder, head and {card.path}")
         return 0
-    card = export_run(args.run, args.out)
+    card = export_run(args.run, args.out, quarter_turns=args.quarter_turns)
     print(f"wrote {card.file_path('full')}, {card.file_path('encoder')}, {card.file_path('head')}, {card.path}")
     if args.check:
         from grasp_planner.learning.parity import max_parity_error

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from grasp_planner.data.shards import finished_shards, read_shard
 from grasp_planner.learning.features import DepthNormalization, PoseEncoding, normalize_depth, pose_features_per_camera
+from grasp_planner.learning.quarter_turns import QUARTER_TURN
 
 # GraspLabel values of the shard format (sim/labels.py). Not imported: grasp_planner.sim's __init__
 # loads the Klamp't simulator, and training must run where Klamp't is not installed (GPU machines).
@@ -197,8 +198,12 @@ class Batch:
 
 
 def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarray]],
-               pose_encoding: PoseEncoding) -> Batch:
-    """Assemble a batch from ``(object position, image, grasp indices)`` groups."""
+               pose_encoding: PoseEncoding, quarter_turn: int = 0) -> Batch:
+    """Assemble a batch from ``(object position, image, grasp indices)`` groups.
+
+    ``quarter_turn``: the same samples seen by the camera turned ``k`` quarter turns about its axis
+    (images ``np.rot90``-ed, poses moved to the turned frame; :mod:`learning.quarter_turns`).
+    """
     sizes = np.array([len(g) for _, _, g in groups])
     obj_pos = np.repeat([i for i, _, _ in groups], sizes)
     image = np.repeat([m for _, m, _ in groups], sizes)
@@ -214,9 +219,10 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
         cameras[sel] = obj.cameras[image[sel]]
         T_obj_hand[sel] = obj.T_obj_hand[grasp[sel]]
         target[sel] = obj.label[grasp[sel]] == ROBUST
-    depth = np.stack([objects[i].depth[m] for i, m, _ in groups])[:, None]
-    pose = pose_features_per_camera(T_cam_obj @ T_obj_hand, cameras, pose_encoding)
-    return Batch(depth.astype(np.float32, copy=False), np.repeat(np.arange(len(groups)), sizes), pose,
+    depth = np.stack([np.rot90(objects[i].depth[m], quarter_turn) for i, m, _ in groups])[:, None]
+    T_turn = np.linalg.matrix_power(QUARTER_TURN, quarter_turn)
+    pose = pose_features_per_camera(T_turn @ T_cam_obj @ T_obj_hand, cameras, pose_encoding)
+    return Batch(np.ascontiguousarray(depth, dtype=np.float32), np.repeat(np.arange(len(groups)), sizes), pose,
                  target, obj_pos.astype(np.int64))
 
 

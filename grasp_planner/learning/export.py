@@ -37,7 +37,8 @@ def _export(module, args, path, input_names, output_names):
 
 
 def export_model(model: GraspCNN, out, depth_normalization: DepthNormalization | None = None,
-                 seed: int = 0, training: dict | None = None, metrics: dict | None = None) -> ModelCard:
+                 seed: int = 0, training: dict | None = None, metrics: dict | None = None,
+                 quarter_turns: int = 1) -> ModelCard:
     """Write the three ONNX files and the model card for ``model``.
 
     Parameters
@@ -46,6 +47,7 @@ def export_model(model: GraspCNN, out, depth_normalization: DepthNormalization |
     out : path of the full model, ``*.onnx``; the encoder, head and card are written beside it.
     depth_normalization : the normalisation the model was trained with (default parameters if None).
     seed, training, metrics : recorded in the card.
+    quarter_turns : 1, or 4 to have consumers average the logits over the view's quarter turns.
 
     Returns
     -------
@@ -69,12 +71,12 @@ def export_model(model: GraspCNN, out, depth_normalization: DepthNormalization |
         depth_normalization=depth_normalization or DepthNormalization(),
         pose_encoding=PoseEncoding(ARCHITECTURES[model.architecture]),
         files={k: paths[k].name for k in ("full", "encoder", "head")}, opset=OPSET, seed=int(seed),
-        code_version=code_version(), training=training or {}, metrics=metrics or {})
+        code_version=code_version(), training=training or {}, metrics=metrics or {}, quarter_turns=quarter_turns)
     card.save(paths["card"])
     return card
 
 
-def export_run(run_dir, out) -> ModelCard:
+def export_run(run_dir, out, quarter_turns: int = 1) -> ModelCard:
     """Export a finished training run (``train``'s ``--out`` folder) to ``out`` (*.onnx)."""
     model, config, metrics = load_run(run_dir)
     card = export_model(model, out, DepthNormalization(**config.get("depth_normalization", {})),
@@ -82,7 +84,8 @@ def export_run(run_dir, out) -> ModelCard:
                         training={**config.get("data", {}), "settings": config.get("config", {}),
                                   **({"initialised_from": config["initialised_from"]}
                                      if "initialised_from" in config else {})},
-                        metrics=metrics.get("results", metrics))
+                        metrics=metrics.get("results", metrics),
+                        quarter_turns=quarter_turns)
     pose = config.get("pose_encoding")
     if pose is not None and PoseEncoding(**pose) != card.pose_encoding:
         raise ValueError(f"{run_dir}: run was trained with pose encoding {pose}, "

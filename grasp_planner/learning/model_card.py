@@ -11,9 +11,12 @@ Layout (``format_version`` 1)::
      "input_size": [H, W], "feature_size": 1800, "pose_dim": D, "classes": ["failed", "robust"],
      "depth_normalization": {...DepthNormalization...}, "pose_encoding": {...PoseEncoding...},
      "files": {"full": "grasp_cnn.onnx", "encoder": "grasp_cnn_encoder.onnx", "head": "grasp_cnn_head.onnx"},
-     "opset": 17, "seed": 0, "code_version": "...", "training": {...counts...}, "metrics": {...}}
+     "opset": 17, "seed": 0, "code_version": "...", "training": {...counts...}, "metrics": {...},
+     "quarter_turns": 1 | 4}
 
-File names in ``files`` are relative to the card's folder.
+``quarter_turns`` (optional, default 1): score every pose on this many quarter turns of the view and
+average the logits (:mod:`grasp_planner.learning.quarter_turns`); the ONNX files are the plain
+network either way. File names in ``files`` are relative to the card's folder.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grasp_planner.learning.features import DepthNormalization, PoseEncoding
+from grasp_planner.learning.quarter_turns import ALLOWED as QUARTER_TURNS
 
 CARD_FORMAT = "grasp_planner.model_card"
 CARD_VERSION = 1
@@ -51,6 +55,8 @@ class ModelCard:
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     classes: list = field(default_factory=lambda: list(CLASSES))
+    #: average the logits over this many quarter turns of the view (1: score the view as it is)
+    quarter_turns: int = 1
     #: the card's own path once saved or loaded (file names in ``files`` are relative to its folder)
     path: Path | None = None
 
@@ -74,6 +80,7 @@ class ModelCard:
             "pose_encoding": self.pose_encoding.to_dict(),
             "files": dict(self.files), "opset": self.opset, "seed": self.seed,
             "code_version": self.code_version, "training": self.training, "metrics": self.metrics,
+            "quarter_turns": self.quarter_turns,
         }
 
     def save(self, path) -> Path:
@@ -130,10 +137,13 @@ class ModelCard:
             fail(f"'opset' must be an integer >= 17, got {data['opset']!r}")
         if not isinstance(data["training"], dict) or not isinstance(data["metrics"], dict):
             fail("'training' and 'metrics' must be JSON objects")
+        turns = data.get("quarter_turns", 1)
+        if turns not in QUARTER_TURNS:
+            fail(f"'quarter_turns' must be one of {list(QUARTER_TURNS)}, got {turns!r}")
         return cls(architecture=arch, input_size=(size[0], size[1]), feature_size=data["feature_size"],
                    depth_normalization=depth, pose_encoding=pose, files=dict(files), opset=data["opset"],
                    seed=data["seed"], code_version=str(data["code_version"]), training=data["training"],
-                   metrics=data["metrics"])
+                   metrics=data["metrics"], quarter_turns=turns)
 
     @classmethod
     def load(cls, path, check_files: bool = True) -> "ModelCard":

@@ -17,6 +17,7 @@ from grasp_planner.camera import PinholeCamera
 from grasp_planner.learning.features import normalize_depth, pose_features
 from grasp_planner.learning.model_card import ModelCard
 from grasp_planner.learning.onnx_models import open_session
+from grasp_planner.learning.quarter_turns import check_turnable, turned_images, turned_poses
 from grasp_planner.planning.split_head import SplitHead, split_head
 
 #: largest |split - plain| logit difference accepted before the split head is trusted
@@ -28,8 +29,8 @@ class ImageFeatures:
     """What the head needs from one depth image: the encoder output (and its first-layer term)."""
 
     camera: PinholeCamera
-    features: np.ndarray          # (1, F) float32
-    image_term: np.ndarray | None  # (1, hidden) float32 when the split head is in use
+    features: np.ndarray          # (K, F) float32, one row per quarter turn of the view (K = card.quarter_turns)
+    image_term: np.ndarray | None  # (K, hidden) float32 when the split head is in use
 
 
 class GraspScorer:
@@ -65,18 +66,27 @@ class GraspScorer:
         if tuple(depth.shape) != self.input_shape:
             raise ValueError(f"depth is {depth.shape} but the network takes {self.input_shape}; "
                              f"normalise the view first (GraspPlanner does)")
+        turns = self.card.quarter_turns
+        if turns > 1:
+            check_turnable(camera)
         image = np.asarray(normalize_depth(depth, self.card), dtype=np.float32)
-        image = image.reshape(1, 1, *self.input_shape)
-        features = self._encoder.run(None, {"depth": image})[0].astype(np.float32)
+        images = np.ascontiguousarray(turned_images(image, turns)[:, None], dtype=np.float32)
+        features = self._encoder.run(None, {"depth": images})[0].astype(np.float32)
         term = self._split.image_term(features) if self._split is not None else None
         return ImageFeatures(camera, features, term)
 
     # --- per pose batch ----------------------------------------------------------------------
     def logits(self, image: ImageFeatures, T_cam_hand: np.ndarray) -> np.ndarray:
-        """Both logits ``(N, 2)`` for hand poses ``(N, 4, 4)`` in the image's camera frame."""
+        """Both logits ``(N, 2)`` for hand poses ``(N, 4, 4)`` in the image's camera frame.
+
+        With ``card.quarter_turns`` K > 1, the mean over the K turned views (one head call of K*N poses).
+        """
         T_cam_hand = np.asarray(T_cam_hand, dtype=float).reshape(-1, 4, 4)
-        pose = np.asarray(pose_features(T_cam_hand, image.camera, self.card), dtype=np.float32)
-        return self._run_head(image, pose)
+        turns = len(image.features)
+        poses = turned_poses(T_cam_hand, turns).reshape(-1, 4, 4)  # turn-major: k * N + n
+        pose = np.asarray(pose_features(poses, image.camera, self.card), dtype=np.float32)
+        logits = self._run_head(image, pose, per_turn=len(T_cam_hand))
+        return logits.reshape(turns, len(T_cam_hand), 2).mean(axis=0)
 
     def score(self, image: ImageFeatures, T_cam_hand: np.ndarray) -> np.ndarray:
         """The paper's score x1 (robust-class logit) ``(N,)`` for poses ``(N, 4, 4)``."""
@@ -102,12 +112,12 @@ class GraspScorer:
         value, grad = central_difference(logits[:, 1], step)
         return value, grad, logits[0]
 
-    def _run_head(self, image: ImageFeatures, pose: np.ndarray) -> np.ndarray:
-        n = len(pose)
+    def _run_head(self, image: ImageFeatures, pose: np.ndarray, per_turn: int) -> np.ndarray:
+        """Head on turn-major poses: rows ``k * per_turn .. (k+1) * per_turn`` use turn k's features."""
         if self._split is not None:
-            term = np.broadcast_to(image.image_term, (n, image.image_term.shape[1]))
-            return self._split_session.run(None, {"image_term": np.ascontiguousarray(term), "pose": pose})[0]
-        feats = np.ascontiguousarray(np.broadcast_to(image.features, (n, image.features.shape[1])))
+            term = np.repeat(image.image_term, per_turn, axis=0)
+            return self._split_session.run(None, {"image_term": term, "pose": pose})[0]
+        feats = np.repeat(image.features, per_turn, axis=0)
         return self._head.run(None, {"features": feats, "pose": pose})[0]
 
     def _try_split_head(self) -> None:

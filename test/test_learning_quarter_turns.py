@@ -1,0 +1,106 @@
+"""Scoring averaged over the view's quarter turns: the geometry, the card field, the scorer and batches."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from grasp_planner.camera import PinholeCamera
+from grasp_planner.learning.dataset import ObjectData, make_batch
+from grasp_planner.learning.export import export_model
+from grasp_planner.learning.features import PoseEncoding, pose_features
+from grasp_planner.learning.model import GraspCNN
+from grasp_planner.learning.model_card import ModelCard, ModelCardError
+from grasp_planner.learning.quarter_turns import check_turnable, turned_images, turned_poses
+from grasp_planner.planning.scorer import GraspScorer
+from grasp_planner.pose import rpy_to_matrix
+
+CAMERA = PinholeCamera.from_fov(128, 128, np.radians(20.0))
+
+
+def make_transform(rotation, translation):
+    T = np.eye(4)
+    T[:3, :3], T[:3, 3] = rotation, translation
+    return T
+
+
+def _pixel(camera, p):
+    return int(round(camera.fy * p[1] / p[2] + camera.cy)), int(round(camera.fx * p[0] / p[2] + camera.cx))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_a_turned_pose_lands_on_the_pixel_the_turned_image_moved_its_point_to(k):
+    rng = np.random.default_rng(k)
+    for _ in range(20):
+        p = np.array([*rng.uniform(-0.05, 0.05, 2), rng.uniform(0.4, 0.6)])
+        image = np.zeros((128, 128))
+        image[_pixel(CAMERA, p)] = 1.0
+        T = make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), p)
+        turned_p = turned_poses(T, 4)[k, 0, :3, 3]
+        assert turned_images(image, 4)[k][_pixel(CAMERA, turned_p)] == 1.0
+        assert turned_p[2] == pytest.approx(p[2])  # a turn about the optical axis keeps the depth
+
+
+def test_turns_need_the_fitted_square_centred_view():
+    check_turnable(CAMERA)
+    off_centre = PinholeCamera(CAMERA.fx, CAMERA.fy, CAMERA.cx + 5, CAMERA.cy, 128, 128)
+    with pytest.raises(ValueError, match="principal point at the centre"):
+        check_turnable(off_centre)
+    with pytest.raises(ValueError, match="square image"):
+        check_turnable(PinholeCamera(500.0, 500.0, 79.5, 63.5, 160, 128))
+    with pytest.raises(ValueError, match="quarter_turns must be one of"):
+        turned_images(np.zeros((4, 4)), 3)
+
+
+@pytest.fixture(scope="module")
+def cards(tmp_path_factory):
+    """The same untrained rot6d network exported twice: plain, and with 4 quarter turns in its card."""
+    out = tmp_path_factory.mktemp("turns")
+    torch.manual_seed(0)
+    model = GraspCNN("rot6d")
+    return (export_model(model, out / "plain" / "m.onnx").path,
+            export_model(model, out / "turned" / "m.onnx", quarter_turns=4).path)
+
+
+def test_card_records_quarter_turns_and_old_cards_default_to_one(cards, tmp_path):
+    plain, turned = cards
+    assert ModelCard.load(plain).quarter_turns == 1 and ModelCard.load(turned).quarter_turns == 4
+    data = json.loads(turned.read_text())
+    del data["quarter_turns"]
+    assert ModelCard.from_dict(data).quarter_turns == 1
+    data["quarter_turns"] = 3
+    with pytest.raises(ModelCardError, match="'quarter_turns' must be one of"):
+        ModelCard.from_dict(data, source="x.json")
+
+
+def test_turned_scorer_returns_the_mean_of_the_four_turned_views(cards):
+    plain, turned = GraspScorer(cards[0]), GraspScorer(cards[1])
+    rng = np.random.default_rng(0)
+    depth = np.where(rng.random((128, 128)) < 0.3, 0.5 + 0.02 * rng.random((128, 128)), 0.0)
+    poses = np.stack([make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), [*rng.uniform(-0.04, 0.04, 2), 0.45])
+                      for _ in range(5)])
+    expected = np.mean([plain.logits(plain.image_features(np.ascontiguousarray(image), CAMERA), T)
+                        for image, T in zip(turned_images(depth, 4), turned_poses(poses, 4))], axis=0)
+    got = turned.logits(turned.image_features(depth, CAMERA), poses)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert not np.allclose(got, plain.logits(plain.image_features(depth, CAMERA), poses), atol=1e-4)
+    assert turned.uses_split_head  # the fast head still applies
+    off_centre = PinholeCamera(CAMERA.fx, CAMERA.fy, CAMERA.cx + 5, CAMERA.cy, 128, 128)
+    with pytest.raises(ValueError, match="principal point"):
+        turned.image_features(depth, off_centre)
+
+
+def test_training_batches_of_a_turned_view_match_the_turn_helpers():
+    rng = np.random.default_rng(1)
+    T_cam_obj = np.stack([make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), [0, 0, 0.5]) for _ in range(2)])
+    T_obj_hand = np.stack([make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), rng.uniform(-0.05, 0.05, 3))
+                           for _ in range(4)])
+    obj = ObjectData(0, "o", rng.random((2, 128, 128)).astype(np.float32), np.stack([CAMERA.as_array()] * 2),
+                     T_cam_obj, T_obj_hand, np.array([0, 2, 0, 2], np.int8))
+    groups = [(0, 1, np.array([0, 1, 3]))]
+    encoding = PoseEncoding("rot6d")
+    for k in range(4):
+        batch = make_batch([obj], groups, encoding, quarter_turn=k)
+        np.testing.assert_array_equal(batch.depth[0, 0], turned_images(obj.depth[1], 4)[k])
+        T = turned_poses(T_cam_obj[1] @ T_obj_hand[[0, 1, 3]], 4)[k]
+        np.testing.assert_allclose(batch.pose, pose_features(T, CAMERA, encoding), atol=1e-6)

@@ -26,20 +26,35 @@ from grasp_planner.learning.onnx_models import open_session
 PARTS = ("train", "new_images", "new_poses", "unseen")
 
 
-def accuracy(session, objects, groups, encoding, turns: int = 1, chunk: int = 64) -> tuple[float, np.ndarray]:
-    """Balanced-sample accuracy and the 2x2 confusion matrix (rows: true failed/robust).
-
-    Logits are the mean over ``turns`` quarter turns of each view (learning.quarter_turns).
-    """
+def accuracy(session, objects, groups, encoding, turns: int = 1, chunk: int = 64):
+    """Balanced-sample accuracy, the 2x2 confusion matrix (rows: true failed/robust) and, per object
+    position, ``[correct, samples]``. Logits are the mean over ``turns`` quarter turns of each view."""
     confusion = np.zeros((2, 2), dtype=np.int64)
+    per_object: dict[int, list[int]] = {}
     for start in range(0, len(groups), chunk):
         logits = 0.0
         for k in range(turns):
             batch = make_batch(objects, groups[start:start + chunk], encoding, quarter_turn=k)
             depth = batch.depth[batch.image_index]
             logits = logits + session.run(None, {"depth": depth, "pose": batch.pose.astype(np.float32)})[0] / turns
-        np.add.at(confusion, (batch.target, logits.argmax(axis=1)), 1)
-    return float(np.trace(confusion) / confusion.sum()), confusion
+        pred = logits.argmax(axis=1)
+        np.add.at(confusion, (batch.target, pred), 1)
+        for i in np.unique(batch.object_position):
+            sel = batch.object_position == i
+            counts = per_object.setdefault(int(i), [0, 0])
+            counts[0] += int(np.sum(pred[sel] == batch.target[sel]))
+            counts[1] += int(np.sum(sel))
+    return float(np.trace(confusion) / confusion.sum()), confusion, per_object
+
+
+def object_bootstrap(per_object: dict, seed: int = 0, n: int = 2000) -> tuple[float, float]:
+    """95% interval of the accuracy when the objects themselves are resampled (samples of one object are
+    not independent: its few grasps repeat over its images)."""
+    counts = np.array(list(per_object.values()), dtype=float)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(counts), (n, len(counts)))
+    acc = counts[picks, 0].sum(axis=1) / counts[picks, 1].sum(axis=1)
+    return float(np.percentile(acc, 2.5)), float(np.percentile(acc, 97.5))
 
 
 def parts_from_written_split(objects, written: dict, seed: int, images_per_object: int) -> dict:
@@ -70,6 +85,9 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=Path("models/grasp_cnn.json"))
     parser.add_argument("--split", type=Path,
                         help="the training run's split.json: evaluate on objects it did not train on")
+    parser.add_argument("--all-unseen", action="store_true", dest="all_unseen",
+                        help="every object of --data is unseen (a database generated with another seed, e.g. "
+                             "config/dataset_unseen_test.yaml): score them all as 'unseen'")
     parser.add_argument("--images-per-object", type=int, default=20)
     parser.add_argument("--grasps-per-image", type=int, default=32)
     parser.add_argument("--quarter-turns", type=int, choices=[1, 4], dest="quarter_turns",
@@ -83,13 +101,14 @@ def main() -> int:
     card = ModelCard.load(args.model)
     settings = card.training["settings"]
     objects = load_database(args.data, card.depth_normalization)
-    split = make_split(objects, settings["seed"], settings["min_robust"], settings["unseen_fraction"],
-                       settings["new_image_fraction"], settings["new_pose_fraction"], settings["balance"])
     session = open_session(card.file_path("full"), "full", card)
-    if args.split:
-        parts = parts_from_written_split(objects, json.loads(args.split.read_text()), settings["seed"],
-                                         args.images_per_object)
+    if args.split or args.all_unseen:
+        written = {"seen": []} if args.all_unseen else json.loads(args.split.read_text())
+        parts = parts_from_written_split(objects, written, settings["seed"], args.images_per_object)
+        parts = {part: groups for part, groups in parts.items() if groups}
     else:
+        split = make_split(objects, settings["seed"], settings["min_robust"], settings["unseen_fraction"],
+                           settings["new_image_fraction"], settings["new_pose_fraction"], settings["balance"])
         parts = {part: evaluation_groups(split, objects, part, settings["seed"], args.images_per_object,
                                          args.grasps_per_image) for part in PARTS}
     turns = args.quarter_turns or card.quarter_turns
@@ -97,16 +116,20 @@ def main() -> int:
     for part, groups in parts.items():
         if args.parts and part not in args.parts:
             continue
-        acc, confusion = accuracy(session, objects, groups, card.pose_encoding, turns)
-        results[part] = {"accuracy": acc, "samples": int(confusion.sum()), "confusion": confusion.tolist()}
-        print(f"{part:>10s}: {acc:.1%} of {confusion.sum()} samples ({turns} quarter turn(s)), "
-              f"confusion {confusion.tolist()}")
+        acc, confusion, per_object = accuracy(session, objects, groups, card.pose_encoding, turns)
+        low, high = object_bootstrap(per_object)
+        results[part] = {"accuracy": acc, "interval_95_over_objects": [low, high], "objects": len(per_object),
+                         "samples": int(confusion.sum()), "confusion": confusion.tolist()}
+        print(f"{part:>12s}: {acc:.1%} (95% interval over objects {low:.1%}-{high:.1%}) of {confusion.sum()} samples "
+              f"on {len(per_object)} objects ({turns} quarter turn(s)), confusion {confusion.tolist()}")
     if args.record:
-        card.metrics["onnx_accuracy"] = {
-            "quarter_turns": turns, "split": str(args.split) if args.split else "rebuilt from the card's settings",
+        card.metrics.setdefault("onnx_accuracy", {})[args.data.name] = {
+            "quarter_turns": turns, "data": str(args.data),
+            "split": ("all objects unseen" if args.all_unseen else str(args.split) if args.split
+                      else "rebuilt from the card's settings"),
             "images_per_object": args.images_per_object, "measured_with": "benchmarks/eval_model_accuracy.py",
-            **{part: round(r["accuracy"], 4) for part, r in results.items()},
-            "samples": {part: r["samples"] for part, r in results.items()}}
+            **{part: {k: r[k] for k in ("accuracy", "interval_95_over_objects", "objects", "samples")}
+               for part, r in results.items()}}
         card.save(card.path)
         print(f"recorded in {card.path}")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -21,22 +21,24 @@ import numpy as np
 
 from grasp_planner.learning.dataset import evaluation_groups, load_database, make_batch, make_split
 from grasp_planner.learning.model_card import ModelCard
-from grasp_planner.learning.onnx_models import open_session
+from grasp_planner.learning.onnx_models import open_card_sessions
 
 PARTS = ("train", "new_images", "new_poses", "unseen")
 
 
-def accuracy(session, objects, groups, encoding, turns: int = 1, chunk: int = 64):
+def accuracy(sessions, objects, groups, encoding, turns: int = 1, chunk: int = 64):
     """Balanced-sample accuracy, the 2x2 confusion matrix (rows: true failed/robust) and, per object
-    position, ``[correct, samples]``. Logits are the mean over ``turns`` quarter turns of each view."""
+    position, ``[correct, samples]``. Logits are the mean over ``turns`` quarter turns of each view.
+    ``sessions``: the card's encoder and head (the encoder runs once per image, as in the planner)."""
     confusion = np.zeros((2, 2), dtype=np.int64)
     per_object: dict[int, list[int]] = {}
     for start in range(0, len(groups), chunk):
         logits = 0.0
         for k in range(turns):
             batch = make_batch(objects, groups[start:start + chunk], encoding, quarter_turn=k)
-            depth = batch.depth[batch.image_index]
-            logits = logits + session.run(None, {"depth": depth, "pose": batch.pose.astype(np.float32)})[0] / turns
+            features = sessions["encoder"].run(None, {"depth": batch.depth})[0]  # once per image
+            logits = logits + sessions["head"].run(None, {"features": features[batch.image_index],
+                                                          "pose": batch.pose.astype(np.float32)})[0] / turns
         pred = logits.argmax(axis=1)
         np.add.at(confusion, (batch.target, pred), 1)
         for i in np.unique(batch.object_position):
@@ -101,7 +103,7 @@ def main() -> int:
     card = ModelCard.load(args.model)
     settings = card.training["settings"]
     objects = load_database(args.data, card.depth_normalization)
-    session = open_session(card.file_path("full"), "full", card)
+    sessions = open_card_sessions(card, threads=2)
     if args.split or args.all_unseen:
         written = {"seen": []} if args.all_unseen else json.loads(args.split.read_text())
         parts = parts_from_written_split(objects, written, settings["seed"], args.images_per_object)
@@ -116,7 +118,7 @@ def main() -> int:
     for part, groups in parts.items():
         if args.parts and part not in args.parts:
             continue
-        acc, confusion, per_object = accuracy(session, objects, groups, card.pose_encoding, turns)
+        acc, confusion, per_object = accuracy(sessions, objects, groups, card.pose_encoding, turns)
         low, high = object_bootstrap(per_object)
         results[part] = {"accuracy": acc, "interval_95_over_objects": [low, high], "objects": len(per_object),
                          "samples": int(confusion.sum()), "confusion": confusion.tolist()}

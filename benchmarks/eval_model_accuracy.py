@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grasp_planner.learning.dataset import evaluation_groups, load_database, make_batch, make_split
+from grasp_planner.learning.dataset import (evaluation_groups, load_database, make_batch, make_split,
+                                            tally_per_object)
 from grasp_planner.learning.model_card import ModelCard
 from grasp_planner.learning.onnx_models import open_card_sessions
 
@@ -41,11 +42,7 @@ def accuracy(sessions, objects, groups, encoding, turns: int = 1, chunk: int = 6
                                                           "pose": batch.pose.astype(np.float32)})[0] / turns
         pred = logits.argmax(axis=1)
         np.add.at(confusion, (batch.target, pred), 1)
-        for i in np.unique(batch.object_position):
-            sel = batch.object_position == i
-            counts = per_object.setdefault(int(i), [0, 0])
-            counts[0] += int(np.sum(pred[sel] == batch.target[sel]))
-            counts[1] += int(np.sum(sel))
+        tally_per_object(per_object, batch.object_position, pred == batch.target)
     return float(np.trace(confusion) / confusion.sum()), confusion, per_object
 
 

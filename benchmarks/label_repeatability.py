@@ -25,6 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from grasp_planner.data.shards import finished_shards, read_shard
+from grasp_planner.planning.optimize import rotvec_to_matrix
 from grasp_planner.plotting import save_figure
 from grasp_planner.sim.config import SimConfig
 from grasp_planner.sim.labels import GraspLabel
@@ -38,10 +39,8 @@ def perturb(T: np.ndarray, rng: np.random.Generator, sigma_t: float, sigma_r: fl
     axis = rng.normal(size=3)
     axis /= np.linalg.norm(axis)
     angle = rng.normal(0.0, sigma_r)
-    K = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    R = np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K
     out = T.copy()
-    out[:3, :3] = R @ T[:3, :3]
+    out[:3, :3] = rotvec_to_matrix((angle * axis)[None])[0] @ T[:3, :3]
     out[:3, 3] = T[:3, 3] + rng.normal(0.0, sigma_t, 3)
     return out
 

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from grasp_planner.data.shards import finished_shards, read_shard
 from grasp_planner.learning.features import DepthNormalization, PoseEncoding, normalize_depth, pose_features_per_camera
-from grasp_planner.learning.quarter_turns import QUARTER_TURN
+from grasp_planner.learning.quarter_turns import turn_transform
 
 # GraspLabel values of the shard format (sim/labels.py). Not imported: grasp_planner.sim's __init__
 # loads the Klamp't simulator, and training must run where Klamp't is not installed (GPU machines).
@@ -220,8 +220,7 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
         T_obj_hand[sel] = obj.T_obj_hand[grasp[sel]]
         target[sel] = obj.label[grasp[sel]] == ROBUST
     depth = np.stack([np.rot90(objects[i].depth[m], quarter_turn) for i, m, _ in groups])[:, None]
-    T_turn = np.linalg.matrix_power(QUARTER_TURN, quarter_turn)
-    pose = pose_features_per_camera(T_turn @ T_cam_obj @ T_obj_hand, cameras, pose_encoding)
+    pose = pose_features_per_camera(turn_transform(quarter_turn) @ T_cam_obj @ T_obj_hand, cameras, pose_encoding)
     return Batch(np.ascontiguousarray(depth, dtype=np.float32), np.repeat(np.arange(len(groups)), sizes), pose,
                  target, obj_pos.astype(np.int64))
 
@@ -257,12 +256,11 @@ def _resampled(obj: ObjectData, train: np.ndarray, spare: np.ndarray, rng: np.ra
     balance and its spread over objects stay those of the evaluation parts; only *which*
     failed grasps an image is paired with changes, so training sees every failed grasp in time.
     """
-    failed = obj.label[train] == FAILED
-    n = int(np.sum(failed & obj._simulated()[train]))
+    failed = (obj.label[train] == FAILED) & obj._simulated()[train]
+    n = int(np.sum(failed))
     if n == 0 or len(spare) < n:
         return train
-    fresh = rng.choice(spare, n, replace=False)
-    return np.concatenate([train[~(failed & obj._simulated()[train])], fresh])
+    return np.concatenate([train[~failed], rng.choice(spare, n, replace=False)])
 
 
 def training_groups(split: Split, objects: list[ObjectData], grasps_per_image: int,
@@ -313,6 +311,15 @@ def evaluation_groups(split: Split, objects: list[ObjectData], part: str, seed: 
         for m in np.sort(chosen):
             groups.append((i, int(m), _balanced_pick(objects[i], grasps, grasps_per_image, rng)))
     return groups
+
+
+def tally_per_object(counts: dict, object_position: np.ndarray, correct: np.ndarray) -> None:
+    """Add one batch's ``[correct, samples]`` per object position into ``counts`` (for per-object accuracy)."""
+    for i in np.unique(object_position):
+        sel = object_position == i
+        tally = counts.setdefault(int(i), [0, 0])
+        tally[0] += int(np.sum(correct[sel]))
+        tally[1] += int(np.sum(sel))
 
 
 def batched(groups: list, images_per_batch: int):

@@ -127,11 +127,7 @@ def evaluate(model: GraspCNN, objects: list[ds.ObjectData], groups: list, pose_e
             pred = logits.argmax(1).cpu().numpy()
             np.add.at(confusion, (batch.target, pred), 1)
             n += len(pred)
-            for i in np.unique(batch.object_position):
-                sel = batch.object_position == i
-                counts = per_object.setdefault(int(i), [0, 0])
-                counts[0] += int(np.sum(pred[sel] == batch.target[sel]))
-                counts[1] += int(np.sum(sel))
+            ds.tally_per_object(per_object, batch.object_position, pred == batch.target)
     return {
         "accuracy": float(np.trace(confusion) / n) if n else float("nan"),
         "loss": loss_sum / n if n else float("nan"), "samples": n, "confusion": confusion.tolist(),

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from grasp_planner.camera import PinholeCamera
-from grasp_planner.learning.quarter_turns import check_turnable
+from grasp_planner.learning.quarter_turns import is_turnable
 from grasp_planner.pose import Pose
 from grasp_planner.planning.config import PlannerConfig
 from grasp_planner.planning.minimize import OptimizationStatus
@@ -143,21 +143,13 @@ class GraspPlanner:
             return PlanResult((), False, PlanStatus.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", initial)
 
     # --- steps -------------------------------------------------------------------------------
-    def _turnable(self, camera: PinholeCamera) -> bool:
-        """Whether the scorer can average over quarter turns of this camera's image as it is."""
-        if self.scorer.card.quarter_turns == 1:
-            return True
-        try:
-            check_turnable(camera)
-        except ValueError:
-            return False
-        return True
-
     def _planning_frame(self, depth, camera, initial, geometry) -> "_Frame":
         """Where to plan: the image itself, or the virtual top-down view of the target object."""
         mode = self.config.planner.view
         depth_arr = np.asarray(depth)
-        is_network_view = depth_arr.shape == tuple(self.input_shape) and self._turnable(camera)
+        # a view the scorer averages over quarter turns must be turnable as it is (else: normalise it)
+        is_network_view = (depth_arr.shape == tuple(self.input_shape)
+                           and (self.scorer.card.quarter_turns == 1 or is_turnable(camera)))
         if mode == "direct" or (mode == "auto" and is_network_view):
             return _Frame(check_depth(depth_arr, camera), camera, None, geometry)
         from grasp_planner.perception.view import normalize_view  # only real images need perception

@@ -82,11 +82,12 @@ class GraspScorer:
         With ``card.quarter_turns`` K > 1, the mean over the K turned views (one head call of K*N poses).
         """
         T_cam_hand = np.asarray(T_cam_hand, dtype=float).reshape(-1, 4, 4)
-        turns = len(image.features)
-        poses = turned_poses(T_cam_hand, turns).reshape(-1, 4, 4)  # turn-major: k * N + n
-        pose = np.asarray(pose_features(poses, image.camera, self.card), dtype=np.float32)
-        logits = self._run_head(image, pose, per_turn=len(T_cam_hand))
-        return logits.reshape(turns, len(T_cam_hand), 2).mean(axis=0)
+        n, turns = len(T_cam_hand), len(image.features)
+        if turns > 1:  # this runs per objective evaluation: a single view skips the turning and the mean
+            T_cam_hand = turned_poses(T_cam_hand, turns).reshape(-1, 4, 4)  # turn-major: k * n + i
+        pose = np.asarray(pose_features(T_cam_hand, image.camera, self.card), dtype=np.float32)
+        logits = self._run_head(image, pose, per_turn=n)
+        return logits if turns == 1 else logits.reshape(turns, n, 2).mean(axis=0)
 
     def score(self, image: ImageFeatures, T_cam_hand: np.ndarray) -> np.ndarray:
         """The paper's score x1 (robust-class logit) ``(N,)`` for poses ``(N, 4, 4)``."""

@@ -104,13 +104,6 @@ def scene_for(index: int, seed: int, tilt_deg: float, noise: SensorNoise | None)
     return dataclasses.replace(scene, depth=depth, description=description)
 
 
-def _simulator(simulators: dict, mesh):
-    from grasp_planner.sim.simulate import GraspSimulator
-    if mesh.name not in simulators:
-        simulators[mesh.name] = GraspSimulator(mesh.vertices, mesh.faces)
-    return simulators[mesh.name]
-
-
 def _label(result, T_camera_object: Pose, mesh, rng: np.random.Generator, simulators: dict) -> dict:
     """Map the best grasp into the object frame and simulate it (or report that nothing was planned)."""
     from grasp_planner.sim.labels import GraspLabel
@@ -121,7 +114,9 @@ def _label(result, T_camera_object: Pose, mesh, rng: np.random.Generator, simula
     best = result.grasps[0]
     T_obj_hand = (T_camera_object.inverse() @ best.pose).matrix()
     started = time.perf_counter()
-    outcome = _simulator(simulators, mesh).label(T_obj_hand, rng)
+    from grasp_planner.sim.simulate import cached_simulator
+    simulator = cached_simulator(simulators, mesh.name, mesh.vertices, mesh.faces)
+    outcome = simulator.label(T_obj_hand, rng)
     return dict(planned=True, label=outcome.label.name, robust_1_shake=bool(outcome.robust_after_1_shake),
                 robust_10_shakes=outcome.label == GraspLabel.ROBUST, probability=float(best.probability),
                 distance_m=float(best.distance), grasp_in_object=tuple(float(v) for v in T_obj_hand[:3, 3]),

@@ -187,7 +187,7 @@ def solve_and_label(planner, problem: Problem, rng: np.random.Generator, simulat
     """Optimize one problem (barrier on the known mesh) and label the result with the simulator;
     with ``label_start`` also label the start itself (the no-optimization control)."""
     from grasp_planner.geometry import ObjectGeometry
-    from grasp_planner.sim.simulate import GraspSimulator
+    from grasp_planner.sim.simulate import cached_simulator
 
     T = problem.T_cam_obj
     geometry = ObjectGeometry.from_mesh(problem.vertices @ T[:3, :3].T + T[:3, 3], problem.faces)
@@ -200,9 +200,8 @@ def solve_and_label(planner, problem: Problem, rng: np.random.Generator, simulat
                               float("nan"), 0.0, 0.0, 0, plan_s, result.reason.name, problem.T_cam_start)
     best = result.grasps[0]
     T_obj_final = invert_transform(T) @ best.pose.matrix()
-    if problem.object_name not in simulators:
-        simulators[problem.object_name] = GraspSimulator(problem.vertices, problem.faces)
-    outcome = simulators[problem.object_name].label(T_obj_final, rng)
+    simulator = cached_simulator(simulators, problem.object_name, problem.vertices, problem.faces)
+    outcome = simulator.label(T_obj_final, rng)
     start_logit = float(planner.scorer.score(planner.scorer.image_features(problem.depth, problem.camera),
                                              problem.T_cam_start[None])[0])
     moved, turned = start.distance_to(best.pose)
@@ -227,7 +226,7 @@ def uniform_baseline(problems: list[Problem], n: int, rng: np.random.Generator, 
     from grasp_planner.geometry import ObjectGeometry
     from grasp_planner.hand.closing import open_hand_collides
     from grasp_planner.sim.labels import GraspLabel
-    from grasp_planner.sim.simulate import GraspSimulator
+    from grasp_planner.sim.simulate import cached_simulator
     from grasp_planner.planning.baselines import uniform_poses
 
     robust1 = robust10 = raw10 = touching = free = 0
@@ -238,9 +237,8 @@ def uniform_baseline(problems: list[Problem], n: int, rng: np.random.Generator, 
         if open_hand_collides(T, ObjectGeometry.from_mesh(problem.vertices, problem.faces)):
             continue
         free += 1
-        if problem.object_name not in simulators:
-            simulators[problem.object_name] = GraspSimulator(problem.vertices, problem.faces)
-        outcome = simulators[problem.object_name].label(T, rng)
+        simulator = cached_simulator(simulators, problem.object_name, problem.vertices, problem.faces)
+        outcome = simulator.label(T, rng)
         r1, r10, _ = judged(outcome)
         robust1 += r1
         robust10 += r10
@@ -256,7 +254,7 @@ def sample_rank_baseline(planner, problems: list[Problem], n_samples: int, rng: 
     """Sampling + CNN ranking: per problem, ``n_samples`` uniform poses around the object (camera
     frame), those whose open hand touches the object dropped, the best by the CNN labelled."""
     from grasp_planner.geometry import ObjectGeometry
-    from grasp_planner.sim.simulate import GraspSimulator
+    from grasp_planner.sim.simulate import cached_simulator
     from grasp_planner.planning.baselines import sample_and_rank
 
     robust1 = robust10 = 0
@@ -272,9 +270,8 @@ def sample_rank_baseline(planner, problems: list[Problem], n_samples: int, rng: 
             continue
         pose, logit = ranked[0]
         logits.append(logit)
-        if problem.object_name not in simulators:
-            simulators[problem.object_name] = GraspSimulator(problem.vertices, problem.faces)
-        outcome = simulators[problem.object_name].label(invert_transform(T) @ pose.matrix(), rng)
+        simulator = cached_simulator(simulators, problem.object_name, problem.vertices, problem.faces)
+        outcome = simulator.label(invert_transform(T) @ pose.matrix(), rng)
         r1, r10, _ = judged(outcome)
         robust1 += r1
         robust10 += r10

@@ -373,3 +373,10 @@ class GraspSimulator:
                           object_displacement_m=closing.displacement_m, closing_time_s=closing.time_s,
                           fingers_touching=closing.fingers_touching, contact_count=closing.contact_count,
                           shakes_done=shakes, sim_wall_time_s=time.perf_counter() - start)
+
+
+def cached_simulator(cache: dict, name: str, vertices, faces) -> GraspSimulator:
+    """The simulator of object ``name`` from ``cache``, built (mesh loaded into Klamp't) on first use only."""
+    if name not in cache:
+        cache[name] = GraspSimulator(vertices, faces)
+    return cache[name]

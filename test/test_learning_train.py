@@ -93,6 +93,17 @@ def test_batch_pose_features_equal_the_single_camera_features_the_planner_uses(o
         np.testing.assert_array_equal(batch.depth[b, 0], objects[i].depth[m])
 
 
+def test_a_batch_without_depth_has_the_same_samples(objects):
+    """Callers holding the images' features already (benchmarks/upper_layer_probe.py) skip the images."""
+    split = make_split(objects, seed=0)
+    groups = training_groups(split, objects, grasps_per_image=5, rng=np.random.default_rng(1))[:6]
+    full = make_batch(objects, groups, PoseEncoding("rot6d"))
+    light = make_batch(objects, groups, PoseEncoding("rot6d"), with_depth=False)
+    assert light.depth is None
+    for name in ("image_index", "pose", "target", "object_position"):
+        np.testing.assert_array_equal(getattr(light, name), getattr(full, name))
+
+
 def test_objects_with_too_few_robust_grasps_are_skipped(objects):
     with pytest.raises(ValueError, match=">= 1000 robust grasps"):
         make_split(objects, seed=0, min_robust=1000)

@@ -190,7 +190,7 @@ def make_split(objects: list[ObjectData], seed: int, min_robust: int = 10, unsee
 class Batch:
     """Image-grouped batch: B depth images and N (image, pose) samples on them (numpy)."""
 
-    depth: np.ndarray  # (B, 1, H, W) float32
+    depth: np.ndarray | None  # (B, 1, H, W) float32; None when built ``with_depth=False``
     image_index: np.ndarray  # (N,) int64 into depth
     pose: np.ndarray  # (N, D) float32
     target: np.ndarray  # (N,) int64: 1 robust, 0 failed
@@ -198,11 +198,12 @@ class Batch:
 
 
 def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarray]],
-               pose_encoding: PoseEncoding, quarter_turn: int = 0) -> Batch:
+               pose_encoding: PoseEncoding, quarter_turn: int = 0, with_depth: bool = True) -> Batch:
     """Assemble a batch from ``(object position, image, grasp indices)`` groups.
 
     ``quarter_turn``: the same samples seen by the camera turned ``k`` quarter turns about its axis
     (images ``np.rot90``-ed, poses moved to the turned frame; :mod:`learning.quarter_turns`).
+    ``with_depth=False``: poses and targets only, for callers that hold the images' features already.
     """
     sizes = np.array([len(g) for _, _, g in groups])
     obj_pos = np.repeat([i for i, _, _ in groups], sizes)
@@ -219,9 +220,12 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
         cameras[sel] = obj.cameras[image[sel]]
         T_obj_hand[sel] = obj.T_obj_hand[grasp[sel]]
         target[sel] = obj.label[grasp[sel]] == ROBUST
-    depth = np.stack([np.rot90(objects[i].depth[m], quarter_turn) for i, m, _ in groups])[:, None]
+    depth = None
+    if with_depth:
+        depth = np.ascontiguousarray(np.stack([np.rot90(objects[i].depth[m], quarter_turn)
+                                               for i, m, _ in groups])[:, None], dtype=np.float32)
     pose = pose_features_per_camera(turn_transform(quarter_turn) @ T_cam_obj @ T_obj_hand, cameras, pose_encoding)
-    return Batch(np.ascontiguousarray(depth, dtype=np.float32), np.repeat(np.arange(len(groups)), sizes), pose,
+    return Batch(depth, np.repeat(np.arange(len(groups)), sizes), pose,
                  target, obj_pos.astype(np.int64))
 
 

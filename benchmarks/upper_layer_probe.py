@@ -44,7 +44,8 @@ class FrozenStages:
 
     def __init__(self, model: GraspCNN, stages: int):
         if not 1 <= stages <= 3:
-            raise ValueError(f"--frozen-stages must be 1, 2 or 3 (the fourth stage is the encoder's last), got {stages}")
+            raise ValueError(f"--frozen-stages must be 1, 2 or 3 (the fourth stage is the encoder's last), "
+                             f"got {stages}")
         self.prefix = model.encoder.layers[:LAYERS_PER_STAGE * stages].eval()
         self.rows: dict[tuple[int, int], int] = {}
         self.array: np.ndarray | None = None

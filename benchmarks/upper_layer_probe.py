@@ -32,7 +32,7 @@ from eval_model_accuracy import parts_from_written_split
 from grasp_planner.learning import dataset as ds
 from grasp_planner.learning.model import GraspCNN
 from grasp_planner.learning.model_card import ModelCard
-from grasp_planner.learning.run_dir import load_state_dict
+from grasp_planner.learning.train import load_initial_weights
 from grasp_planner.plotting import save_figure
 
 STD_PARTS = ("train", "new_images", "new_poses", "unseen")
@@ -40,15 +40,20 @@ LAYERS_PER_STAGE = 3  # conv, ReLU, max-pool (model.DepthEncoder)
 
 
 class FrozenStages:
-    """Outputs of the network's first stages for (object position, image) keys, computed once."""
+    """Outputs of the network's first stages for (object position, image) keys, computed once.
+
+    One float16 array per database, kept apart (joining them would copy the 3.3 GB of the standard
+    split once more); ``tail`` is the rest of the encoder, the part that trains.
+    """
 
     def __init__(self, model: GraspCNN, stages: int):
         if not 1 <= stages <= 3:
             raise ValueError(f"--frozen-stages must be 1, 2 or 3 (the fourth stage is the encoder's last), "
                              f"got {stages}")
         self.prefix = model.encoder.layers[:LAYERS_PER_STAGE * stages].eval()
-        self.rows: dict[tuple[int, int], int] = {}
-        self.array: np.ndarray | None = None
+        self.tail = model.encoder.layers[LAYERS_PER_STAGE * stages:]
+        self.rows: dict[tuple[int, int], tuple[int, int]] = {}  # key -> (array, row)
+        self.arrays: list[np.ndarray] = []
 
     def add(self, objects: list[ds.ObjectData], offset: int, keys: list[tuple[int, int]], cache_file: Path) -> None:
         """Add one database's ``(object, image)`` keys (positions from ``offset``): read from ``cache_file`` if it
@@ -66,29 +71,29 @@ class FrozenStages:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             np.save(cache_file, array)
             np.save(key_file, np.asarray(keys))
-        base = 0 if self.array is None else len(self.array)
-        self.rows.update({(offset + i, m): base + r for r, (i, m) in enumerate(keys)})
-        self.array = array if self.array is None else np.concatenate([self.array, array])
+        self.rows.update({(offset + i, m): (len(self.arrays), r) for r, (i, m) in enumerate(keys)})
+        self.arrays.append(array)
 
-    def lookup(self, groups) -> torch.Tensor:
-        return torch.from_numpy(self.array[[self.rows[(i, m)] for i, m, _ in groups]].astype(np.float32))
+    def features(self, groups) -> torch.Tensor:
+        """Encoder features (B, F) of the groups' images: the cached stages, then the trainable tail."""
+        cached = np.stack([self.arrays[a][r] for a, r in (self.rows[(i, m)] for i, m, _ in groups)])
+        return torch.flatten(self.tail(torch.from_numpy(cached.astype(np.float32))), 1)
 
 
-def logits_and_targets(model, stages: int, cache: FrozenStages, objects, groups, encoding):
+def logits_and_targets(model, cache: FrozenStages, objects, groups, encoding):
     """Scores of a batch of ``(object position, image, grasps)`` groups from the cached activations."""
     batch = ds.make_batch(objects, groups, encoding, with_depth=False)
-    tail = model.encoder.layers[LAYERS_PER_STAGE * stages:]
-    features = torch.flatten(tail(cache.lookup(groups)), 1)
+    features = cache.features(groups)
     logits = model.head(features[torch.from_numpy(batch.image_index)], torch.from_numpy(batch.pose))
     return logits, torch.from_numpy(batch.target)
 
 
-def accuracy(model, stages, cache, objects, groups, encoding) -> float:
+def accuracy(model, cache, objects, groups, encoding) -> float:
     model.eval()
     correct = total = 0
     with torch.no_grad():
         for chunk in ds.batched(groups, 64):
-            logits, target = logits_and_targets(model, stages, cache, objects, chunk, encoding)
+            logits, target = logits_and_targets(model, cache, objects, chunk, encoding)
             correct += int((logits.argmax(1) == target).sum())
             total += len(target)
     model.train()
@@ -164,28 +169,27 @@ def main() -> int:
                 parts[f"fresh:{folder.name}"] = [(offset + i, m, g) for i, m, g in groups]
 
     model = GraspCNN(card.architecture, tuple(card.input_size))
-    model.load_state_dict(load_state_dict(args.weights))
+    load_initial_weights(model, args.weights)  # names the file if it is not this architecture's
     cache = FrozenStages(model, args.frozen_stages)
     tag = hashlib.sha256(args.weights.read_bytes()).hexdigest()[:12]
     for folder, (offset, database_keys) in keys.items():
         cache.add(objects, offset, database_keys, args.cache / f"stages{args.frozen_stages}_{tag}_{folder.name}.npy")
 
-    tail = model.encoder.layers[LAYERS_PER_STAGE * args.frozen_stages:]
-    optimizer = torch.optim.Adam(list(tail.parameters()) + list(model.head.parameters()), lr=args.lr)
+    optimizer = torch.optim.Adam(list(cache.tail.parameters()) + list(model.head.parameters()), lr=args.lr)
     epochs = [ds.training_groups(split, objects, 16, rng, resample_failed=True)
               + extra_training_groups(objects, extra_positions, rng) for _ in range(args.epochs)]
     schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, sum(-(-len(g) // 16) for g in epochs))
                 if args.cosine else None)
 
     def scores():
-        return {p: accuracy(model, args.frozen_stages, cache, objects, g, card.pose_encoding) for p, g in parts.items()}
+        return {p: accuracy(model, cache, objects, g, card.pose_encoding) for p, g in parts.items()}
     history = [{"epoch": 0, "accuracy": scores(), "seconds": 0.0}]
     print("epoch 0:", {p: f"{a:.3f}" for p, a in history[0]["accuracy"].items()}, flush=True)
     for epoch, groups in enumerate(epochs, start=1):
         groups = [groups[k] for k in rng.permutation(len(groups))]
         start = time.perf_counter()
         for chunk in tqdm(list(ds.batched(groups, 16)), desc=f"epoch {epoch}/{args.epochs}"):
-            logits, target = logits_and_targets(model, args.frozen_stages, cache, objects, chunk, card.pose_encoding)
+            logits, target = logits_and_targets(model, cache, objects, chunk, card.pose_encoding)
             loss = torch.nn.functional.cross_entropy(logits, target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

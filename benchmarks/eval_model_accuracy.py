@@ -8,7 +8,7 @@ node load, on the same split (rebuilt from the card's training settings and the 
         [--split runs/rot6d/split.json] [--images-per-object 20] [--quarter-turns 1] [--record] \
         [--out out/model_accuracy.json]
 
-Poses are scored as the planner scores them: averaged over the card's ``quarter_turns`` turned views
+Poses are scored as the planner scores them: averaged over the card's ``quarter_turns`` views
 (``--quarter-turns`` overrides, to compare). ``--record`` writes the figures into the card's metrics.
 """
 from __future__ import annotations
@@ -29,14 +29,15 @@ PARTS = ("train", "new_images", "new_poses", "unseen")
 
 def accuracy(sessions, objects, groups, encoding, turns: int = 1, chunk: int = 64):
     """Balanced-sample accuracy, the 2x2 confusion matrix (rows: true failed/robust) and, per object
-    position, ``[correct, samples]``. Logits are the mean over ``turns`` quarter turns of each view.
+    position, ``[correct, samples]``. Logits are the mean over views 0 .. turns-1 of each image.
     ``sessions``: the card's encoder and head (the encoder runs once per image, as in the planner)."""
     confusion = np.zeros((2, 2), dtype=np.int64)
     per_object: dict[int, list[int]] = {}
     for start in range(0, len(groups), chunk):
         logits = 0.0
         for k in range(turns):
-            batch = make_batch(objects, groups[start:start + chunk], encoding, quarter_turn=k)
+            part = groups[start:start + chunk]
+            batch = make_batch(objects, part, encoding, views=np.full(len(part), k))
             features = sessions["encoder"].run(None, {"depth": batch.depth})[0]  # once per image
             logits = logits + sessions["head"].run(None, {"features": features[batch.image_index],
                                                           "pose": batch.pose.astype(np.float32)})[0] / turns
@@ -89,8 +90,9 @@ def main() -> int:
                              "config/dataset_unseen_test.yaml): score them all as 'unseen'")
     parser.add_argument("--images-per-object", type=int, default=20)
     parser.add_argument("--grasps-per-image", type=int, default=32)
-    parser.add_argument("--quarter-turns", type=int, choices=[1, 4], dest="quarter_turns",
-                        help="average over this many quarter turns of each view (default: the card's)")
+    parser.add_argument("--quarter-turns", type=int, choices=[1, 4, 8], dest="quarter_turns",
+                        help="average over this many views of each image: 4 quarter turns, 8 with their mirror "
+                             "images (default: the card's)")
     parser.add_argument("--parts", nargs="+", help="only these parts (e.g. unseen)")
     parser.add_argument("--record", action="store_true",
                         help="write the figures into the card's metrics as 'onnx_accuracy'")
@@ -120,7 +122,7 @@ def main() -> int:
         results[part] = {"accuracy": acc, "interval_95_over_objects": [low, high], "objects": len(per_object),
                          "samples": int(confusion.sum()), "confusion": confusion.tolist()}
         print(f"{part:>12s}: {acc:.1%} (95% interval over objects {low:.1%}-{high:.1%}) of {confusion.sum()} samples "
-              f"on {len(per_object)} objects ({turns} quarter turn(s)), confusion {confusion.tolist()}")
+              f"on {len(per_object)} objects ({turns} view(s)), confusion {confusion.tolist()}")
     if args.record:
         card.metrics.setdefault("onnx_accuracy", {})[args.data.name] = {
             "quarter_turns": turns, "data": str(args.data),

@@ -90,6 +90,22 @@ def test_turned_scorer_returns_the_mean_of_the_four_turned_views(cards):
         turned.image_features(depth, off_centre)
 
 
+def test_a_card_with_eight_views_scores_the_mean_over_the_turns_and_their_mirror_images(cards, tmp_path):
+    from grasp_planner.learning.quarter_turns import view_image, view_poses
+    torch.manual_seed(0)
+    card = export_model(GraspCNN("rot6d"), tmp_path / "m.onnx", quarter_turns=8)  # the cards' network
+    plain, eight = GraspScorer(cards[0]), GraspScorer(card.path)
+    rng = np.random.default_rng(4)
+    depth = np.where(rng.random((128, 128)) < 0.3, 0.5 + 0.02 * rng.random((128, 128)), 0.0)
+    poses = np.stack([make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), [*rng.uniform(-0.04, 0.04, 2), 0.45])
+                      for _ in range(3)])
+    expected = np.mean([plain.logits(plain.image_features(np.ascontiguousarray(view_image(depth, v)), CAMERA),
+                                     view_poses(poses, v)) for v in range(8)], axis=0)
+    np.testing.assert_allclose(eight.logits(eight.image_features(depth, CAMERA), poses), expected, atol=1e-4)
+    four = GraspScorer(cards[1])
+    assert not np.allclose(expected, four.logits(four.image_features(depth, CAMERA), poses), atol=1e-4)
+
+
 def test_training_batches_of_a_turned_view_match_the_turn_helpers():
     rng = np.random.default_rng(1)
     T_cam_obj = np.stack([make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), [0, 0, 0.5]) for _ in range(2)])
@@ -104,3 +120,81 @@ def test_training_batches_of_a_turned_view_match_the_turn_helpers():
         np.testing.assert_array_equal(batch.depth[0, 0], turned_images(obj.depth[1], 4)[k])
         T = turned_poses(T_cam_obj[1] @ T_obj_hand[[0, 1, 3]], 4)[k]
         np.testing.assert_allclose(batch.pose, pose_features(T, CAMERA, encoding), atol=1e-6)
+
+
+def _hand_box_corners(T_world_hand, q):
+    """Every corner of every collision box of the hand, (L * 8, 3), rounded for set comparison."""
+    from grasp_planner.hand import kinematics as kin
+    signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float)
+    corners = []
+    for T, link in zip(kin.box_matrices(T_world_hand, q), kin.LINKS):
+        local = signs * np.asarray(link.box_half_extents)
+        corners.append(local @ T[:3, :3].T + T[:3, 3])
+    return np.round(np.concatenate(corners), 9)
+
+
+@pytest.mark.parametrize("mode", ["basic", "wide", "pinch"])
+def test_the_hand_is_its_own_mirror_image_about_its_x_z_plane(mode):
+    """Mirrored views rest on this: the reflected hand occupies what the hand itself occupies."""
+    from grasp_planner.hand import kinematics as kin
+    from grasp_planner.learning.quarter_turns import HAND_MIRROR
+    rng = np.random.default_rng(0)
+    lower, upper = kin.joint_limits()
+    for _ in range(5):
+        q = kin.open_configuration(mode)
+        finger = rng.uniform(lower[2:5], upper[2:5])
+        q[5:8] = q[8:11] = finger  # B and C closed alike (one actuator command drives all three fingers)
+        corners = _hand_box_corners(np.eye(4), q)
+        mirrored = corners @ HAND_MIRROR[:3, :3].T
+        assert sorted(map(tuple, mirrored)) == sorted(map(tuple, corners))
+        assert not np.allclose(np.sort(corners[:, 1]), np.sort(corners[:, 1] + 0.01))  # the check can fail
+
+
+@pytest.mark.parametrize("view", [4, 5, 6, 7])
+def test_a_mirrored_view_moves_the_hand_where_the_mirrored_image_moved_its_point(view):
+    from grasp_planner.learning.quarter_turns import MIRROR, turn_transform, view_image, view_poses
+    rng = np.random.default_rng(view)
+    for _ in range(20):
+        p = np.array([*rng.uniform(-0.05, 0.05, 2), rng.uniform(0.4, 0.6)])
+        image = np.zeros((128, 128))
+        image[_pixel(CAMERA, p)] = 1.0
+        T = make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), p)
+        moved = view_poses(T, view)
+        assert view_image(image, view)[_pixel(CAMERA, moved[:3, 3])] == 1.0
+        assert np.linalg.det(moved[:3, :3]) == pytest.approx(1.0)  # a proper pose, not a reflection
+        np.testing.assert_allclose(moved[:3, :3].T @ moved[:3, :3], np.eye(3), atol=1e-12)
+        # its approach axis (+z) and its direction to finger A (+x) are the mirror images of the original's
+        reflect = (turn_transform(view - 4) @ MIRROR)[:3, :3]
+        np.testing.assert_allclose(moved[:3, [0, 2]], reflect @ T[:3, [0, 2]], atol=1e-12)
+
+
+def test_views_0_to_3_are_the_quarter_turns_and_bad_views_are_refused():
+    from grasp_planner.learning.quarter_turns import view_image, view_poses
+    rng = np.random.default_rng(3)
+    image = rng.random((128, 128))
+    T = make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), [0.01, 0.02, 0.5])
+    for k in range(4):
+        np.testing.assert_array_equal(view_image(image, k), turned_images(image, 4)[k])
+        np.testing.assert_allclose(view_poses(T, k), turned_poses(T, 4)[k, 0])
+    with pytest.raises(ValueError, match="view must be in 0..7"):
+        view_image(image, 8)
+
+
+def test_training_batches_with_a_view_per_image_match_the_view_helpers():
+    from grasp_planner.learning.quarter_turns import view_image, view_poses
+    rng = np.random.default_rng(2)
+    T_cam_obj = np.stack([make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), [0, 0, 0.5]) for _ in range(3)])
+    T_obj_hand = np.stack([make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), rng.uniform(-0.05, 0.05, 3))
+                           for _ in range(4)])
+    obj = ObjectData(0, "o", rng.random((3, 128, 128)).astype(np.float32), np.stack([CAMERA.as_array()] * 3),
+                     T_cam_obj, T_obj_hand, np.array([0, 2, 0, 2], np.int8))
+    groups = [(0, 1, np.array([0, 1, 3])), (0, 2, np.array([1, 2])), (0, 0, np.array([3]))]
+    encoding = PoseEncoding("rot6d")
+    views = np.array([5, 0, 7])
+    batch = make_batch([obj], groups, encoding, views=views)
+    for g, ((_, m, grasps), v) in enumerate(zip(groups, views)):
+        np.testing.assert_array_equal(batch.depth[g, 0], view_image(obj.depth[m], v))
+        expected = pose_features(view_poses(T_cam_obj[m] @ T_obj_hand[grasps], v), CAMERA, encoding)
+        np.testing.assert_allclose(batch.pose[batch.image_index == g], expected, atol=1e-6)
+    with pytest.raises(ValueError, match="one view per group"):
+        make_batch([obj], groups, encoding, views=np.array([0, 1]))

@@ -241,3 +241,48 @@ def test_training_can_start_from_an_earlier_runs_weights(objects, tmp_path):
         train(objects, wrong, tmp_path / "c", progress=False)
     with pytest.raises(ValueError, match="lr_schedule must be"):
         TrainConfig(lr_schedule="step")
+
+
+def test_training_can_start_from_an_exported_onnx_model(objects, tmp_path):
+    """The shipped model is an ONNX file: its weights are read back exactly, with the card's provenance."""
+    from grasp_planner.learning.export import export_model
+    from grasp_planner.learning.model import GraspCNN
+    torch.manual_seed(3)
+    model = GraspCNN("rot6d")
+    onnx_path = tmp_path / "m" / "grasp_cnn.onnx"
+    export_model(model, onnx_path, metrics={"unseen": 0.5, "onnx_accuracy": {"big": 1}})
+    state = load_state_dict(onnx_path)
+    assert set(state) == set(model.state_dict())
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+
+    config = TrainConfig(architecture="rot6d", epochs=1, images_per_batch=4, grasps_per_image=8, seed=0,
+                         device="cpu", eval_images_per_object=2, eval_grasps_per_image=8, learning_rate=1e-9,
+                         init_weights=str(onnx_path), augment_views=8)
+    train(objects, config, tmp_path / "run", progress=False)
+    after = load_state_dict(tmp_path / "run" / "model.pt")
+    assert max(float((after[k] - v).abs().max()) for k, v in model.state_dict().items()) < 1e-5
+    provenance = json.loads((tmp_path / "run" / "run.json").read_text())["initialised_from"]
+    assert provenance["model_card"].endswith("grasp_cnn.json") and provenance["results"] == {"unseen": 0.5}
+
+    wrong = TrainConfig(**{**config.__dict__, "architecture": "paper"})
+    with pytest.raises(ValueError, match="grasp_cnn.onnx does not fit the paper network"):
+        train(objects, wrong, tmp_path / "paper", progress=False)
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"\x08\x07garbage")
+    with pytest.raises(ValueError, match="corrupt.onnx: not a readable ONNX model"):
+        load_state_dict(corrupt)
+    with pytest.raises(FileNotFoundError, match="missing.onnx not found"):
+        load_state_dict(tmp_path / "missing.onnx")
+
+
+def test_view_augmentation_is_seeded_and_changes_what_the_network_sees(objects, tmp_path):
+    base = TrainConfig(architecture="rot6d", epochs=1, images_per_batch=4, grasps_per_image=8, seed=0,
+                       device="cpu", eval_images_per_object=2, eval_grasps_per_image=8, learning_rate=1e-3)
+    runs = {}
+    for name, views in (("a", 8), ("b", 8), ("plain", 1)):
+        train(objects, TrainConfig(**{**base.__dict__, "augment_views": views}), tmp_path / name, progress=False)
+        runs[name] = load_state_dict(tmp_path / name / "model.pt")
+    assert all(torch.equal(runs["a"][k], runs["b"][k]) for k in runs["a"])
+    assert not all(torch.equal(runs["a"][k], runs["plain"][k]) for k in runs["a"])
+    with pytest.raises(ValueError, match="augment_views must be 1, 4 or 8"):
+        TrainConfig(augment_views=2)

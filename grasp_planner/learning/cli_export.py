@@ -12,9 +12,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="instead of a run, export randomly initialised weights of this architecture "
                              "(for wiring up the planner before a model is trained)")
     parser.add_argument("--seed", type=int, default=0, help="weight initialisation seed for --untrained")
-    parser.add_argument("--quarter-turns", type=int, choices=[1, 4], default=1, dest="quarter_turns",
-                        help="4: consumers average each pose's logits over the view's four quarter turns "
-                             "(written in the card; the ONNX files are the same)")
+    parser.add_argument("--quarter-turns", type=int, choices=[1, 4, 8], default=1, dest="quarter_turns",
+                        help="4: consumers average each pose's logits over the view's four quarter turns, 8: "
+                             "over those and their mirror images (written in the card; the ONNX files are the same)")
     parser.add_argument("--check", action="store_true",
                         help="after export, compare onnxruntime with torch on random inputs")
 

@@ -31,7 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add up to N colliding poses per seen object as failed examples (needs Klamp't the "
                              "first time; cached in OUT/blind_negatives.h5, which a later run into OUT reuses)")
     parser.add_argument("--init-weights", dest="init_weights", metavar="MODEL_PT",
-                        help="start from an earlier run's model.pt (same architecture and split seed: fine-tuning)")
+                        help="start from an earlier run's model.pt or an exported full model (models/grasp_cnn.onnx) "
+                             "of the same architecture (fine-tuning; same split seed)")
+    parser.add_argument("--augment-views", type=int, choices=[1, 4, 8], dest="augment_views",
+                        help="random views per training image: 4 adds quarter turns, 8 also mirror images")
     parser.add_argument("--resample-failed", dest="resample_failed", action="store_const", const=True,
                         help="draw each image's failed poses afresh from the object's unused failed grasps")
     parser.add_argument("--lr-schedule", dest="lr_schedule", choices=["constant", "cosine"])
@@ -67,7 +70,8 @@ def run(args) -> int:
                                      grasps_per_image=args.grasps_per_image, learning_rate=args.learning_rate,
                                      min_robust=args.min_robust, balance=args.balance,
                                      blind_negatives=args.blind_negatives, init_weights=args.init_weights,
-                                     resample_failed=args.resample_failed, lr_schedule=args.lr_schedule)
+                                     resample_failed=args.resample_failed, lr_schedule=args.lr_schedule,
+                                     augment_views=args.augment_views)
                for a in archs]
     objects = load_database(args.data, DepthNormalization(**configs[0].depth_normalization))
     out = Path(args.out)

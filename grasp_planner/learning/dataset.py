@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from grasp_planner.data.shards import finished_shards, read_shard
 from grasp_planner.learning.features import DepthNormalization, PoseEncoding, normalize_depth, pose_features_per_camera
-from grasp_planner.learning.quarter_turns import turn_transform
+from grasp_planner.learning.quarter_turns import view_image, view_poses
 
 # GraspLabel values of the shard format (sim/labels.py). Not imported: grasp_planner.sim's __init__
 # loads the Klamp't simulator, and training must run where Klamp't is not installed (GPU machines).
@@ -198,13 +198,22 @@ class Batch:
 
 
 def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarray]],
-               pose_encoding: PoseEncoding, quarter_turn: int = 0, with_depth: bool = True) -> Batch:
+               pose_encoding: PoseEncoding, quarter_turn: int = 0, with_depth: bool = True,
+               views: np.ndarray | None = None) -> Batch:
     """Assemble a batch from ``(object position, image, grasp indices)`` groups.
 
     ``quarter_turn``: the same samples seen by the camera turned ``k`` quarter turns about its axis
     (images ``np.rot90``-ed, poses moved to the turned frame; :mod:`learning.quarter_turns`).
+    ``views``: instead, one view per group, 0..7 (``k + 4 * mirrored``; training augmentation).
     ``with_depth=False``: poses and targets only, for callers that hold the images' features already.
     """
+    if views is None:
+        if quarter_turn not in range(4):
+            raise ValueError(f"quarter_turn must be 0..3, got {quarter_turn!r}")
+        views = np.full(len(groups), quarter_turn)
+    views = np.asarray(views, dtype=np.int64)
+    if views.shape != (len(groups),):
+        raise ValueError(f"views must hold one view per group ({len(groups)}), got shape {views.shape}")
     sizes = np.array([len(g) for _, _, g in groups])
     obj_pos = np.repeat([i for i, _, _ in groups], sizes)
     image = np.repeat([m for _, m, _ in groups], sizes)
@@ -222,9 +231,14 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
         target[sel] = obj.label[grasp[sel]] == ROBUST
     depth = None
     if with_depth:
-        depth = np.ascontiguousarray(np.stack([np.rot90(objects[i].depth[m], quarter_turn)
-                                               for i, m, _ in groups])[:, None], dtype=np.float32)
-    pose = pose_features_per_camera(turn_transform(quarter_turn) @ T_cam_obj @ T_obj_hand, cameras, pose_encoding)
+        depth = np.ascontiguousarray(np.stack([view_image(objects[i].depth[m], v)
+                                               for (i, m, _), v in zip(groups, views)])[:, None], dtype=np.float32)
+    T_cam_hand = T_cam_obj @ T_obj_hand
+    sample_view = np.repeat(views, sizes)
+    for v in np.unique(sample_view):
+        sel = sample_view == v
+        T_cam_hand[sel] = view_poses(T_cam_hand[sel], v)
+    pose = pose_features_per_camera(T_cam_hand, cameras, pose_encoding)
     return Batch(depth, np.repeat(np.arange(len(groups)), sizes), pose,
                  target, obj_pos.astype(np.int64))
 

@@ -12,10 +12,11 @@ Layout (``format_version`` 1)::
      "depth_normalization": {...DepthNormalization...}, "pose_encoding": {...PoseEncoding...},
      "files": {"full": "grasp_cnn.onnx", "encoder": "grasp_cnn_encoder.onnx", "head": "grasp_cnn_head.onnx"},
      "opset": 17, "seed": 0, "code_version": "...", "training": {...counts...}, "metrics": {...},
-     "quarter_turns": 1 | 4}
+     "quarter_turns": 1 | 4 | 8}
 
-``quarter_turns`` (optional, default 1): score every pose on this many quarter turns of the view and
-average the logits (:mod:`grasp_planner.learning.quarter_turns`); the ONNX files are the plain
+``quarter_turns`` (optional, default 1): score every pose on this many views of the image (4: the
+quarter turns; 8: those and their mirror images) and average the logits
+(:mod:`grasp_planner.learning.quarter_turns`); the ONNX files are the plain
 network either way. File names in ``files`` are relative to the card's folder.
 """
 from __future__ import annotations

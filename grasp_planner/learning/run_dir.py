@@ -35,8 +35,12 @@ def code_version() -> str:
 
 
 def load_state_dict(path, device="cpu") -> dict:
-    """A state_dict from ``path``; never unpickles arbitrary objects."""
+    """A state_dict from ``path``: a torch state_dict or checkpoint, or an exported full ``*.onnx`` model
+    (its weights: ``learning.onnx_weights``). Never unpickles arbitrary objects."""
     path = Path(path)
+    if path.suffix == ".onnx":
+        from grasp_planner.learning.onnx_weights import state_dict_from_onnx
+        return {k: v.to(device) for k, v in state_dict_from_onnx(path).items()}
     if not path.is_file():
         raise FileNotFoundError(f"weights file {path} not found")
     try:

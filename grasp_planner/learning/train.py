@@ -45,8 +45,12 @@ class TrainConfig:
     resample_failed: bool = False
     #: "constant" or "cosine" (decays to 0 over the epochs, per step)
     lr_schedule: str = "constant"
-    #: state dict (model.pt of an earlier run of the same architecture) to start from; None: random init
+    #: state dict (model.pt of an earlier run of the same architecture, or an exported full *.onnx model
+    #: such as models/grasp_cnn.onnx) to start from; None: random init
     init_weights: str | None = None
+    #: random views per training image: 1 (as rendered), 4 (+ quarter turns) or 8 (+ mirror images);
+    #: learning.quarter_turns says why every view is an equally valid sample
+    augment_views: int = 1
     unseen_fraction: float = 0.1
     new_image_fraction: float = 0.1
     new_pose_fraction: float = 0.1
@@ -66,6 +70,8 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if self.augment_views not in (1, 4, 8):
+            raise ValueError(f"augment_views must be 1, 4 or 8, got {self.augment_views!r}")
         if self.balance not in ("per_object", "global"):
             raise ValueError(f"balance must be 'per_object' or 'global', got {self.balance!r}")
         DepthNormalization(**self.depth_normalization)  # validates
@@ -107,7 +113,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _to_device(batch: ds.Batch, device: torch.device):
-    return (torch.from_numpy(batch.depth).to(device), torch.from_numpy(batch.image_index).to(device),
+    # channels_last: the layout oneDNN's (and cuDNN's) fast convolutions want; 1.4x per CPU training step here
+    depth = torch.from_numpy(batch.depth).to(device).contiguous(memory_format=torch.channels_last)
+    return (depth, torch.from_numpy(batch.image_index).to(device),
             torch.from_numpy(batch.pose).to(device), torch.from_numpy(batch.target).to(device))
 
 
@@ -138,6 +146,15 @@ def evaluate(model: GraspCNN, objects: list[ds.ObjectData], groups: list, pose_e
 def earlier_run(weights) -> dict:
     """Provenance of fine-tuning: the weights file and, if it sits in a run folder, that run's settings."""
     record = {"weights": str(weights)}
+    if Path(weights).suffix == ".onnx":  # an exported model: its card beside it holds the provenance
+        card = Path(weights).with_suffix(".json")
+        if card.is_file():
+            data = json.loads(card.read_text())
+            record.update({"model_card": str(card), "code_version": data.get("code_version"),
+                           "config": data.get("training", {}).get("settings"),
+                           "initialised_from": data.get("training", {}).get("initialised_from"),
+                           "results": {k: v for k, v in data.get("metrics", {}).items() if k != "onnx_accuracy"}})
+        return record
     config = Path(weights).parent / RUN_CONFIG
     if config.is_file():
         earlier = json.loads(config.read_text())
@@ -192,7 +209,7 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
     model = GraspCNN(config.architecture, input_size)
     if config.init_weights:
         load_initial_weights(model, config.init_weights)
-    model.to(device)
+    model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps_per_epoch = -(-sum(len(v) for v in split.train_images.values()) // config.images_per_batch)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
@@ -207,7 +224,9 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
         loss_sum, n, start = 0.0, 0, time.perf_counter()
         bar = tqdm(chunks, desc=f"{config.architecture} epoch {epoch}/{config.epochs}", disable=not progress)
         for chunk in bar:
-            depth, index, pose, target = _to_device(ds.make_batch(objects, chunk, pose_encoding), device)
+            views = rng.integers(0, config.augment_views, len(chunk)) if config.augment_views > 1 else None
+            depth, index, pose, target = _to_device(ds.make_batch(objects, chunk, pose_encoding, views=views),
+                                                    device)
             loss = torch.nn.functional.cross_entropy(model.forward_grouped(depth, index, pose), target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -4,8 +4,8 @@ The training run prints accuracies from torch; this re-measures the exported fil
 node load, on the same split (rebuilt from the card's training settings and the database), or, given the run's
 ``split.json``, on every object of the database the run did not train on.
 
-    python benchmarks/eval_model_accuracy.py --data datasets/std --model models/grasp_cnn.json \
-        [--split runs/rot6d/split.json] [--images-per-object 20] [--quarter-turns 1] [--record] \
+    python benchmarks/eval_model_accuracy.py --data datasets/std --model models/grasp_cnn.json [OTHER.json ...] \
+        [--split runs/rot6d/split.json] [--images-per-object 20] [--quarter-turns 1 [4 8]] [--record] \
         [--out out/model_accuracy.json]
 
 Poses are scored as the planner scores them: averaged over the card's ``quarter_turns`` views
@@ -82,7 +82,8 @@ def parts_from_written_split(objects, written: dict, seed: int, images_per_objec
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--model", type=Path, default=Path("models/grasp_cnn.json"))
+    parser.add_argument("--model", type=Path, nargs="+", default=[Path("models/grasp_cnn.json")],
+                        help="model card(s); several are scored on the same samples (one database read)")
     parser.add_argument("--split", type=Path,
                         help="the training run's split.json: evaluate on objects it did not train on")
     parser.add_argument("--all-unseen", action="store_true", dest="all_unseen",
@@ -90,19 +91,27 @@ def main() -> int:
                              "config/dataset_unseen_test.yaml): score them all as 'unseen'")
     parser.add_argument("--images-per-object", type=int, default=20)
     parser.add_argument("--grasps-per-image", type=int, default=32)
-    parser.add_argument("--quarter-turns", type=int, choices=[1, 4, 8], dest="quarter_turns",
+    parser.add_argument("--quarter-turns", type=int, nargs="+", choices=[1, 4, 8], dest="quarter_turns",
                         help="average over this many views of each image: 4 quarter turns, 8 with their mirror "
-                             "images (default: the card's)")
+                             "images (default: the card's; several: each in turn)")
     parser.add_argument("--parts", nargs="+", help="only these parts (e.g. unseen)")
     parser.add_argument("--record", action="store_true",
-                        help="write the figures into the card's metrics as 'onnx_accuracy'")
+                        help="write the figures into the card's metrics as 'onnx_accuracy' (one model, one setting)")
     parser.add_argument("--out", type=Path, default=Path("out/model_accuracy.json"))
     args = parser.parse_args()
 
-    card = ModelCard.load(args.model)
-    settings = card.training["settings"]
-    objects = load_database(args.data, card.depth_normalization)
-    sessions = open_card_sessions(card, threads=2)
+    cards = [ModelCard.load(path) for path in args.model]
+    if args.record and (len(cards) > 1 or len(args.quarter_turns or [None]) > 1):
+        parser.error("--record takes one --model and at most one --quarter-turns")
+    settings = cards[0].training["settings"]
+    split_keys = ("seed", "min_robust", "unseen_fraction", "new_image_fraction", "new_pose_fraction", "balance")
+    for card in cards[1:]:
+        other = card.training["settings"]
+        if any(other.get(k) != settings.get(k) for k in split_keys) or card.depth_normalization != \
+                cards[0].depth_normalization:
+            parser.error(f"{card.path} was trained on another split or input normalisation than {cards[0].path}; "
+                         f"score it in a run of its own")
+    objects = load_database(args.data, cards[0].depth_normalization)
     if args.split or args.all_unseen:
         written = {"seen": []} if args.all_unseen else json.loads(args.split.read_text())
         parts = parts_from_written_split(objects, written, settings["seed"], args.images_per_object)
@@ -112,18 +121,24 @@ def main() -> int:
                            settings["new_image_fraction"], settings["new_pose_fraction"], settings["balance"])
         parts = {part: evaluation_groups(split, objects, part, settings["seed"], args.images_per_object,
                                          args.grasps_per_image) for part in PARTS}
-    turns = args.quarter_turns or card.quarter_turns
-    results = {}
-    for part, groups in parts.items():
-        if args.parts and part not in args.parts:
-            continue
-        acc, confusion, per_object = accuracy(sessions, objects, groups, card.pose_encoding, turns)
-        low, high = object_bootstrap(per_object)
-        results[part] = {"accuracy": acc, "interval_95_over_objects": [low, high], "objects": len(per_object),
-                         "samples": int(confusion.sum()), "confusion": confusion.tolist()}
-        print(f"{part:>12s}: {acc:.1%} (95% interval over objects {low:.1%}-{high:.1%}) of {confusion.sum()} samples "
-              f"on {len(per_object)} objects ({turns} view(s)), confusion {confusion.tolist()}")
+    runs = {}
+    for card in cards:
+        sessions = open_card_sessions(card, threads=2)
+        for turns in args.quarter_turns or [card.quarter_turns]:
+            print(f"{card.path} ({turns} view(s))")
+            results = runs.setdefault(str(card.path), {})[turns] = {}
+            for part, groups in parts.items():
+                if args.parts and part not in args.parts:
+                    continue
+                acc, confusion, per_object = accuracy(sessions, objects, groups, card.pose_encoding, turns)
+                low, high = object_bootstrap(per_object)
+                results[part] = {"accuracy": acc, "interval_95_over_objects": [low, high],
+                                 "objects": len(per_object), "samples": int(confusion.sum()),
+                                 "confusion": confusion.tolist()}
+                print(f"{part:>12s}: {acc:.1%} (95% interval over objects {low:.1%}-{high:.1%}) of "
+                      f"{confusion.sum()} samples on {len(per_object)} objects, confusion {confusion.tolist()}")
     if args.record:
+        card, (turns, results) = cards[0], next(iter(runs[str(cards[0].path)].items()))
         card.metrics.setdefault("onnx_accuracy", {})[args.data.name] = {
             "quarter_turns": turns, "data": str(args.data),
             "split": ("all objects unseen" if args.all_unseen else str(args.split) if args.split
@@ -134,7 +149,7 @@ def main() -> int:
         card.save(card.path)
         print(f"recorded in {card.path}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"model": str(args.model), "data": str(args.data), "results": results}, indent=1))
+    args.out.write_text(json.dumps({"data": str(args.data), "results": runs}, indent=1))
     print(f"wrote {args.out}")
     return 0
 

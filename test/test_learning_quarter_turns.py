@@ -1,4 +1,4 @@
-"""Scoring averaged over the view's quarter turns: the geometry, the card field, the scorer and batches."""
+"""The views of the network's image (quarter turns, mirror images): geometry, hand symmetry, card, scorer, batches."""
 import json
 
 import numpy as np
@@ -6,12 +6,14 @@ import pytest
 import torch
 
 from grasp_planner.camera import PinholeCamera
+from grasp_planner.hand import kinematics as kin
 from grasp_planner.learning.dataset import ObjectData, make_batch
 from grasp_planner.learning.export import export_model
 from grasp_planner.learning.features import PoseEncoding, pose_features
 from grasp_planner.learning.model import GraspCNN
 from grasp_planner.learning.model_card import ModelCard, ModelCardError
-from grasp_planner.learning.quarter_turns import check_turnable, turned_images, turned_poses
+from grasp_planner.learning.quarter_turns import (HAND_MIRROR, MIRROR, check_turnable, turn_transform, turned_images,
+                                                  turned_poses, view_image, view_poses)
 from grasp_planner.planning.scorer import GraspScorer
 from grasp_planner.pose import rpy_to_matrix
 
@@ -26,19 +28,6 @@ def make_transform(rotation, translation):
 
 def _pixel(camera, p):
     return int(round(camera.fy * p[1] / p[2] + camera.cy)), int(round(camera.fx * p[0] / p[2] + camera.cx))
-
-
-@pytest.mark.parametrize("k", [1, 2, 3])
-def test_a_turned_pose_lands_on_the_pixel_the_turned_image_moved_its_point_to(k):
-    rng = np.random.default_rng(k)
-    for _ in range(20):
-        p = np.array([*rng.uniform(-0.05, 0.05, 2), rng.uniform(0.4, 0.6)])
-        image = np.zeros((128, 128))
-        image[_pixel(CAMERA, p)] = 1.0
-        T = make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), p)
-        turned_p = turned_poses(T, 4)[k, 0, :3, 3]
-        assert turned_images(image, 4)[k][_pixel(CAMERA, turned_p)] == 1.0
-        assert turned_p[2] == pytest.approx(p[2])  # a turn about the optical axis keeps the depth
 
 
 def test_turns_need_the_fitted_square_centred_view():
@@ -91,7 +80,6 @@ def test_turned_scorer_returns_the_mean_of_the_four_turned_views(cards):
 
 
 def test_a_card_with_eight_views_scores_the_mean_over_the_turns_and_their_mirror_images(cards, tmp_path):
-    from grasp_planner.learning.quarter_turns import view_image, view_poses
     torch.manual_seed(0)
     card = export_model(GraspCNN("rot6d"), tmp_path / "m.onnx", quarter_turns=8)  # the cards' network
     plain, eight = GraspScorer(cards[0]), GraspScorer(card.path)
@@ -106,25 +94,8 @@ def test_a_card_with_eight_views_scores_the_mean_over_the_turns_and_their_mirror
     assert not np.allclose(expected, four.logits(four.image_features(depth, CAMERA), poses), atol=1e-4)
 
 
-def test_training_batches_of_a_turned_view_match_the_turn_helpers():
-    rng = np.random.default_rng(1)
-    T_cam_obj = np.stack([make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), [0, 0, 0.5]) for _ in range(2)])
-    T_obj_hand = np.stack([make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), rng.uniform(-0.05, 0.05, 3))
-                           for _ in range(4)])
-    obj = ObjectData(0, "o", rng.random((2, 128, 128)).astype(np.float32), np.stack([CAMERA.as_array()] * 2),
-                     T_cam_obj, T_obj_hand, np.array([0, 2, 0, 2], np.int8))
-    groups = [(0, 1, np.array([0, 1, 3]))]
-    encoding = PoseEncoding("rot6d")
-    for k in range(4):
-        batch = make_batch([obj], groups, encoding, quarter_turn=k)
-        np.testing.assert_array_equal(batch.depth[0, 0], turned_images(obj.depth[1], 4)[k])
-        T = turned_poses(T_cam_obj[1] @ T_obj_hand[[0, 1, 3]], 4)[k]
-        np.testing.assert_allclose(batch.pose, pose_features(T, CAMERA, encoding), atol=1e-6)
-
-
 def _hand_box_corners(T_world_hand, q):
     """Every corner of every collision box of the hand, (L * 8, 3), rounded for set comparison."""
-    from grasp_planner.hand import kinematics as kin
     signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float)
     corners = []
     for T, link in zip(kin.box_matrices(T_world_hand, q), kin.LINKS):
@@ -136,8 +107,6 @@ def _hand_box_corners(T_world_hand, q):
 @pytest.mark.parametrize("mode", ["basic", "wide", "pinch"])
 def test_the_hand_is_its_own_mirror_image_about_its_x_z_plane(mode):
     """Mirrored views rest on this: the reflected hand occupies what the hand itself occupies."""
-    from grasp_planner.hand import kinematics as kin
-    from grasp_planner.learning.quarter_turns import HAND_MIRROR
     rng = np.random.default_rng(0)
     lower, upper = kin.joint_limits()
     for _ in range(5):
@@ -147,12 +116,15 @@ def test_the_hand_is_its_own_mirror_image_about_its_x_z_plane(mode):
         corners = _hand_box_corners(np.eye(4), q)
         mirrored = corners @ HAND_MIRROR[:3, :3].T
         assert sorted(map(tuple, mirrored)) == sorted(map(tuple, corners))
-        assert not np.allclose(np.sort(corners[:, 1]), np.sort(corners[:, 1] + 0.01))  # the check can fail
+        q[5] += 0.2  # B closed further than C: no longer symmetric, and the same check sees it
+        corners = _hand_box_corners(np.eye(4), q)
+        assert sorted(map(tuple, corners @ HAND_MIRROR[:3, :3].T)) != sorted(map(tuple, corners))
 
 
-@pytest.mark.parametrize("view", [4, 5, 6, 7])
-def test_a_mirrored_view_moves_the_hand_where_the_mirrored_image_moved_its_point(view):
-    from grasp_planner.learning.quarter_turns import MIRROR, turn_transform, view_image, view_poses
+@pytest.mark.parametrize("view", range(1, 8))
+def test_a_view_moves_the_hand_to_the_pixel_the_viewed_image_moved_its_point_to(view):
+    """Views 1-3 turn the image, 4-7 mirror it first; the pose must follow the pixels either way."""
+    k, mirrored = view % 4, view >= 4
     rng = np.random.default_rng(view)
     for _ in range(20):
         p = np.array([*rng.uniform(-0.05, 0.05, 2), rng.uniform(0.4, 0.6)])
@@ -161,15 +133,15 @@ def test_a_mirrored_view_moves_the_hand_where_the_mirrored_image_moved_its_point
         T = make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), p)
         moved = view_poses(T, view)
         assert view_image(image, view)[_pixel(CAMERA, moved[:3, 3])] == 1.0
-        assert np.linalg.det(moved[:3, :3]) == pytest.approx(1.0)  # a proper pose, not a reflection
+        assert moved[2, 3] == pytest.approx(p[2])  # turning or mirroring about the optical axis keeps the depth
+        assert np.linalg.det(moved[:3, :3]) == pytest.approx(1.0)  # a proper pose, never a reflection
         np.testing.assert_allclose(moved[:3, :3].T @ moved[:3, :3], np.eye(3), atol=1e-12)
-        # its approach axis (+z) and its direction to finger A (+x) are the mirror images of the original's
-        reflect = (turn_transform(view - 4) @ MIRROR)[:3, :3]
-        np.testing.assert_allclose(moved[:3, [0, 2]], reflect @ T[:3, [0, 2]], atol=1e-12)
+        # the approach axis (+z) and the direction to finger A (+x) are carried as the image's points are
+        image_map = (turn_transform(k) @ (MIRROR if mirrored else np.eye(4)))[:3, :3]
+        np.testing.assert_allclose(moved[:3, [0, 2]], image_map @ T[:3, [0, 2]], atol=1e-12)
 
 
 def test_views_0_to_3_are_the_quarter_turns_and_bad_views_are_refused():
-    from grasp_planner.learning.quarter_turns import view_image, view_poses
     rng = np.random.default_rng(3)
     image = rng.random((128, 128))
     T = make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), [0.01, 0.02, 0.5])
@@ -181,7 +153,6 @@ def test_views_0_to_3_are_the_quarter_turns_and_bad_views_are_refused():
 
 
 def test_training_batches_with_a_view_per_image_match_the_view_helpers():
-    from grasp_planner.learning.quarter_turns import view_image, view_poses
     rng = np.random.default_rng(2)
     T_cam_obj = np.stack([make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), [0, 0, 0.5]) for _ in range(3)])
     T_obj_hand = np.stack([make_transform(rpy_to_matrix(rng.uniform(-3, 3, 3)), rng.uniform(-0.05, 0.05, 3))
@@ -196,5 +167,10 @@ def test_training_batches_with_a_view_per_image_match_the_view_helpers():
         np.testing.assert_array_equal(batch.depth[g, 0], view_image(obj.depth[m], v))
         expected = pose_features(view_poses(T_cam_obj[m] @ T_obj_hand[grasps], v), CAMERA, encoding)
         np.testing.assert_allclose(batch.pose[batch.image_index == g], expected, atol=1e-6)
+    for k in range(4):  # a whole batch's quarter_turn k is view k for every group
+        turned, same = (make_batch([obj], groups, encoding, quarter_turn=k),
+                        make_batch([obj], groups, encoding, views=np.full(len(groups), k)))
+        np.testing.assert_array_equal(turned.depth, same.depth)
+        np.testing.assert_array_equal(turned.pose, same.pose)
     with pytest.raises(ValueError, match="one view per group"):
         make_batch([obj], groups, encoding, views=np.array([0, 1]))

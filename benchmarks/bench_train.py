@@ -6,7 +6,9 @@ synthetic database:
 
 * naive:   64 (image, pose) samples, each with its own encoder pass (64 images x 1 pose);
 * grouped: the same 64 samples as 4 images x 16 poses, one encoder pass per image (the trainer's default
-  on CPU is 8 x 16); also 1 image x 64 poses.
+  on CPU is 8 x 16); also 1 image x 64 poses;
+* layout: 16 images x 4 poses with the default (NCHW) memory layout against ``channels_last`` (NHWC),
+  the layout the trainer uses (oneDNN's and cuDNN's fast convolutions want it).
 
 Prints samples/s per arm, the ratio grouped/naive, and the time ``make_batch`` takes per batch
 (the data loading a GPU would wait on). Usage::
@@ -42,8 +44,10 @@ def make_groups(split, objects, rng, images: int, poses: int):
     return groups
 
 
-def measure(model, optimizer, objects, split, encoding, device, images, poses, steps, seed):
+def measure(model, optimizer, objects, split, encoding, device, images, poses, steps, seed,
+            memory_format=torch.contiguous_format):
     """(samples/s of whole training steps incl. batch assembly, mean ms of make_batch)."""
+    model.to(memory_format=memory_format)
     rng = np.random.default_rng(seed)
     batches = [make_groups(split, objects, rng, images, poses) for _ in range(steps + 2)]
     load_s, start = 0.0, None
@@ -55,7 +59,7 @@ def measure(model, optimizer, objects, split, encoding, device, images, poses, s
         t0 = time.perf_counter()
         batch = make_batch(objects, groups, encoding)
         load_s += time.perf_counter() - t0
-        depth = torch.from_numpy(batch.depth).to(device)
+        depth = torch.from_numpy(batch.depth).to(device).contiguous(memory_format=memory_format)
         index = torch.from_numpy(batch.image_index).to(device)
         pose = torch.from_numpy(batch.pose).to(device)
         target = torch.from_numpy(batch.target).to(device)
@@ -87,24 +91,29 @@ def main() -> int:
     encoding = PoseEncoding("rpy")
     model = GraspCNN("paper").to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    arms = {"naive 64 img x 1": (64, 1), "grouped 4 img x 16": (4, 16), "grouped 1 img x 64": (1, 64)}
+    nchw, nhwc = torch.contiguous_format, torch.channels_last
+    arms = {"naive 64 img x 1": (64, 1, nchw), "grouped 4 img x 16": (4, 16, nchw),
+            "grouped 1 img x 64": (1, 64, nchw), "16 img x 4, NCHW": (16, 4, nchw),
+            "16 img x 4, NHWC": (16, 4, nhwc)}
     results = {}
     print(f"device {device}, torch threads {torch.get_num_threads()}, {args.steps} steps of "
           f"{SAMPLES_PER_STEP} samples per arm, torch {torch.__version__}")
-    for name, (images, poses) in arms.items():
+    for name, (images, poses, layout) in arms.items():
         rate, load_ms = measure(model, optimizer, objects, split, encoding, device, images, poses, args.steps,
-                                args.seed)
+                                args.seed, layout)
         results[name] = rate
         print(f"{name:22s} {rate:9.1f} samples/s   make_batch {load_ms:6.2f} ms/batch")
     base = results["naive 64 img x 1"]
     for name, rate in results.items():
-        if name != "naive 64 img x 1":
+        if name.startswith("grouped"):
             print(f"ratio {name} / naive: {rate / base:.1f}x")
+    print(f"ratio channels_last / default layout (16 img x 4): "
+          f"{results['16 img x 4, NHWC'] / results['16 img x 4, NCHW']:.2f}x")
     if args.png:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        fig, ax = plt.subplots(figsize=(8, 3.5))
         ax.bar(list(results), list(results.values()))
         ax.set(ylabel="training samples/s", title=f"mix-in CNN training throughput ({device})")
         save_figure(fig, args.png, dpi=100)

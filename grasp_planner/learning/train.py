@@ -113,7 +113,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _to_device(batch: ds.Batch, device: torch.device):
-    # channels_last: the layout oneDNN's (and cuDNN's) fast convolutions want; 1.4x per CPU training step here
+    # channels_last: the layout oneDNN and cuDNN convolutions want (1.34x per CPU step, benchmarks/bench_train.py)
     depth = torch.from_numpy(batch.depth).to(device).contiguous(memory_format=torch.channels_last)
     return (depth, torch.from_numpy(batch.image_index).to(device),
             torch.from_numpy(batch.pose).to(device), torch.from_numpy(batch.target).to(device))

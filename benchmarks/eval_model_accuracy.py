@@ -34,9 +34,8 @@ def accuracy(sessions, objects, groups, encoding, turns: int = 1, chunk: int = 6
     confusion = np.zeros((2, 2), dtype=np.int64)
     per_object: dict[int, list[int]] = {}
     for start in range(0, len(groups), chunk):
-        logits = 0.0
+        logits, part = 0.0, groups[start:start + chunk]
         for k in range(turns):
-            part = groups[start:start + chunk]
             batch = make_batch(objects, part, encoding, views=np.full(len(part), k))
             features = sessions["encoder"].run(None, {"depth": batch.depth})[0]  # once per image
             logits = logits + sessions["head"].run(None, {"features": features[batch.image_index],

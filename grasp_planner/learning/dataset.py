@@ -235,7 +235,7 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
                                                for (i, m, _), v in zip(groups, views)])[:, None], dtype=np.float32)
     T_cam_hand = T_cam_obj @ T_obj_hand
     sample_view = np.repeat(views, sizes)
-    for v in np.unique(sample_view):
+    for v in np.unique(sample_view[sample_view != 0]):  # view 0 is the image as rendered
         sel = sample_view == v
         T_cam_hand[sel] = view_poses(T_cam_hand[sel], v)
     pose = pose_features_per_camera(T_cam_hand, cameras, pose_encoding)

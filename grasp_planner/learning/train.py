@@ -20,6 +20,7 @@ from grasp_planner.learning import dataset as ds
 from grasp_planner.learning.features import DepthNormalization, PoseEncoding
 from grasp_planner.learning.model import GraspCNN
 from grasp_planner.learning.model_card import ARCHITECTURES
+from grasp_planner.learning.quarter_turns import ALLOWED as VIEW_COUNTS
 from grasp_planner.learning.run_dir import METRICS, RUN_CONFIG, WEIGHTS, code_version, load_state_dict
 
 #: the evaluated parts, in table order; "train" is the training images x training poses
@@ -70,7 +71,7 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
-        if self.augment_views not in (1, 4, 8):
+        if self.augment_views not in VIEW_COUNTS:
             raise ValueError(f"augment_views must be 1, 4 or 8, got {self.augment_views!r}")
         if self.balance not in ("per_object", "global"):
             raise ValueError(f"balance must be 'per_object' or 'global', got {self.balance!r}")

@@ -24,6 +24,9 @@ setup(
         "klampt>=0.10",
         "onnxruntime>=1.17",
         "trimesh>=4",
+        "fast-simplification>=0.2",    # quadric decimation of loaded meshes to the simulator's face budget
+        "pymeshfix>=0.18",             # MeshFix: closes small holes in loaded meshes
+        "manifold3d>=3.5",             # manifold-preserving simplification where quadric collapse opens a mesh
         "h5py>=3.8",
         "tqdm>=4.60",
         "matplotlib>=3.7",

@@ -1,9 +1,8 @@
-"""Procedural objects and the mesh loader."""
+"""Procedural objects (the mesh loader: test_data_mesh_loader.py)."""
 import numpy as np
 import pytest
 import trimesh
 
-from grasp_planner.data.mesh_loader import load_mesh_dir, load_mesh_file, MeshLoadError
 from grasp_planner.data.objects import KINDS, MAX_GRIP_DIAMETER, procedural_object, procedural_objects
 
 
@@ -41,38 +40,3 @@ def test_objects_are_closed_centred_and_small_enough(thousand):
         assert mesh.is_watertight and mesh.volume > 0
         np.testing.assert_allclose(mesh.center_mass, 0.0, atol=1e-9)
     assert max(len(o.faces) for o in thousand) <= 2000
-
-
-def _write_meshes(folder):
-    good = procedural_object(3, seed=1)
-    trimesh.Trimesh(good.vertices / 0.3, good.faces).export(folder / "good.off")
-    trimesh.Trimesh(good.vertices / 0.3, good.faces).export(folder / "good_too.stl")
-    (folder / "corrupt.off").write_text("OFF\n3 1 0\n0 0 0\n1 0 nan\n")
-    ball = trimesh.creation.icosphere(subdivisions=2)
-    bowl = ball.faces[ball.triangles_center[:, 2] < 0]  # a hemisphere: a hole too big to fill
-    trimesh.Trimesh(ball.vertices, bowl).export(folder / "open.obj")
-    return good
-
-
-def test_corrupt_and_open_mesh_files_are_reported_and_skipped(tmp_path):
-    good = _write_meshes(tmp_path)
-    result = load_mesh_dir(tmp_path, scale=0.3)
-    assert [m.name for m in result.meshes] == ["good", "good_too"]
-    np.testing.assert_allclose(result.meshes[0].extents, good.extents, rtol=1e-6)
-    skipped = dict(result.skipped)
-    assert set(skipped) == {str(tmp_path / "corrupt.off"), str(tmp_path / "open.obj")}
-    assert all(reason.startswith(path) for path, reason in skipped.items())
-
-
-def test_large_mesh_is_decimated_to_the_face_budget_and_stays_closed(tmp_path):
-    trimesh.creation.icosphere(subdivisions=5, radius=0.2).export(tmp_path / "ball.ply")  # 20,480 faces
-    mesh = load_mesh_file(tmp_path / "ball.ply", scale=0.3, max_faces=2000)
-    assert len(mesh.faces) <= 2000
-    assert trimesh.Trimesh(mesh.vertices, mesh.faces, process=False).is_watertight
-    np.testing.assert_allclose(mesh.extents, 0.12, rtol=0.05)
-
-
-def test_bad_scale_is_rejected_naming_the_file(tmp_path):
-    _write_meshes(tmp_path)
-    with pytest.raises(MeshLoadError, match="good.off: scale"):
-        load_mesh_file(tmp_path / "good.off", scale=-1)

@@ -1,7 +1,9 @@
 """``grasp-planner generate``: the simulated grasp database as HDF5 shards (see docs/architecture.md)."""
 from __future__ import annotations
 
+import dataclasses
 import sys
+from pathlib import Path
 
 from grasp_planner.data.dataset_config import DatasetConfig
 
@@ -9,7 +11,13 @@ from grasp_planner.data.dataset_config import DatasetConfig
 def add_arguments(parser) -> None:
     parser.add_argument("--objects", required=True,
                         help="'procedural:N' (the project's procedural set) "
-                             "or a directory of .off/.obj/.stl/.ply meshes")
+                             "or a directory of .off/.obj/.stl/.ply/.glb/.gltf meshes")
+    parser.add_argument("--mesh-scale", default=None, metavar="FACTOR|auto",
+                        help="with --objects DIR: factor from the files' units to metres (default: the dataset "
+                             "config's mesh_scale, 1.0); 'auto': a file whose largest extent exceeds 2 units is "
+                             "read as millimetres (said on stderr), others as metres")
+    parser.add_argument("--skip-bad-meshes", action="store_true",
+                        help="with --objects DIR: skip mesh files that cannot be used instead of refusing the run")
     parser.add_argument("--out", required=True, help="dataset folder (shards/ and manifest.json)")
     parser.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     parser.add_argument("--cluster", default=None,
@@ -21,11 +29,39 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def check_mesh_dir(args, config: DatasetConfig) -> bool:
+    """Load every mesh file once before the run; print unit guesses and unusable files (one line each).
+
+    Returns False when a file cannot be used and ``--skip-bad-meshes`` is not given, so a long run does
+    not start only to skip objects the user meant to have.
+    """
+    from grasp_planner.data.mesh_loader import load_mesh_dir
+
+    loaded = load_mesh_dir(args.objects, config.mesh_scale, config.max_faces, progress=not args.no_progress)
+    for _, note in loaded.notes:
+        print(f"generate: {note}", file=sys.stderr)
+    for _, reason in loaded.skipped:
+        if args.skip_bad_meshes:
+            print(f"generate: skipping {reason}", file=sys.stderr)
+        else:
+            print(f"generate: {reason} (or pass --skip-bad-meshes to run without it)", file=sys.stderr)
+    return args.skip_bad_meshes or not loaded.skipped
+
+
 def run(args) -> int:
     from grasp_planner.data.generate import generate_dataset
+    from grasp_planner.data.mesh_loader import parse_scale
 
     try:
         config = DatasetConfig.load(args.config)
+        if args.mesh_scale is not None:
+            try:
+                config = dataclasses.replace(config, mesh_scale=parse_scale(args.mesh_scale))
+            except ValueError as exc:
+                raise ValueError(f"--mesh-scale: {exc}") from None
+        if not args.objects.startswith("procedural:") and Path(args.objects).is_dir():
+            if not check_mesh_dir(args, config):
+                return 2
         summary = generate_dataset(args.objects, args.out, workers=args.workers, config=config, seed=args.seed,
                                    resume=args.resume, cluster=args.cluster, progress=not args.no_progress)
     except (ValueError, FileNotFoundError) as exc:

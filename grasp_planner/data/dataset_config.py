@@ -18,7 +18,8 @@ class DatasetConfig:
     images_per_object : depth images at random orientations (the paper: 1,000).
     resolution : image width = height, pixels (the paper: 128).
     view_distance_m, view_margin : ``camera.fit_top_down_view`` camera height (m) and image margin.
-    mesh_scale : factor applied to meshes loaded from a directory (the paper: 0.3 on PSB).
+    mesh_scale : factor applied to meshes loaded from a directory (the paper: 0.3 on PSB), or ``"auto"``:
+        millimetres for a file whose largest extent exceeds 2 units, else metres (``mesh_loader.auto_scale``).
     max_faces : triangle budget for loaded meshes (decimated above it).
     sim_config : path of the sim YAML, relative to the dataset YAML's folder; null = config/sim.yaml.
     """
@@ -28,7 +29,7 @@ class DatasetConfig:
     resolution: int = 128
     view_distance_m: float = 0.5
     view_margin: float = 0.1
-    mesh_scale: float = 1.0
+    mesh_scale: float | str = 1.0
     max_faces: int = 2000
     sim_config: str | None = None
 
@@ -40,6 +41,8 @@ class DatasetConfig:
                 raise ValueError(f"dataset config '{name}' must be a positive integer, got {value!r}")
         for name in ("view_distance_m", "mesh_scale"):
             value = getattr(self, name)
+            if name == "mesh_scale" and value == "auto":
+                continue
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"dataset config '{name}' must be a positive number, got {value!r}")
         if not 0 <= self.view_margin < 1:

@@ -1,35 +1,49 @@
-"""Load a user's own object meshes (OFF as in the Princeton Shape Benchmark, OBJ, STL, PLY) via trimesh.
+"""Load a user's own object meshes (OFF as in the Princeton Shape Benchmark, OBJ, STL, PLY, GLB/GLTF) via trimesh.
 
-Each file becomes an ``ObjectMesh`` scaled by ``scale`` (the paper used 0.3 on PSB models so they match
-the hand), closed (holes filled where trimesh can), and decimated to at most ``max_faces`` triangles by
-vertex clustering because Klamp't contact cost grows with the triangle count. A file that cannot be
-used raises ``MeshLoadError`` naming it; ``load_mesh_dir`` skips such files and reports why.
+Each file becomes an ``ObjectMesh`` in metres: scaled by ``scale`` (the paper used 0.3 on PSB models
+so they match the hand; ``"auto"`` reads files larger than ``MILLIMETRE_EXTENT`` as millimetres),
+closed (small holes repaired by MeshFix) and decimated to at most ``max_faces`` triangles by quadric
+edge collapse (``mesh_repair``), because Klamp't contact cost grows with the triangle count. A GLB/GLTF
+scene becomes one mesh, its parts placed by their node transforms. A file that cannot be used raises
+``MeshLoadError``: one line naming the file, the reason and what to do; ``load_mesh_dir`` skips such
+files and reports why.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from grasp_planner.data.objects import ObjectMesh, closed_mesh, is_watertight
+from grasp_planner.data.objects import ObjectMesh, closed_mesh
 
 #: file types read (lower-case suffixes)
-MESH_SUFFIXES = (".off", ".obj", ".stl", ".ply")
+MESH_SUFFIXES = (".off", ".obj", ".stl", ".ply", ".glb", ".gltf")
 #: default triangle budget per object (notes/klampt-sim.md: meshes cost 4-7x primitives per step)
 DEFAULT_MAX_FACES = 2000
+#: ``scale="auto"``: a file whose largest extent exceeds this many units is in millimetres, else metres.
+#: Objects a hand grasps are well under 2 m, and in millimetres even an 8 mm object spans more than 2
+#: units. Centimetre files are read as millimetres by this rule: give them an explicit scale of 0.01.
+MILLIMETRE_EXTENT = 2.0
+#: the value of ``scale`` (and of ``--mesh-scale`` / ``mesh_scale``) that picks the unit per file
+AUTO_SCALE = "auto"
+
+log = logging.getLogger(__name__)
 
 
 class MeshLoadError(ValueError):
-    """A mesh file that cannot be used; the message starts with the file path."""
+    """A mesh file that cannot be used; the message is one line starting with the file path."""
 
 
 @dataclass
 class LoadedMeshes:
-    """Result of ``load_mesh_dir``: the usable meshes and ``(path, reason)`` for each skipped file."""
+    """Result of ``load_mesh_dir``: usable meshes, ``(path, reason)`` per skipped file, ``(path, note)`` per
+    file whose unit ``scale="auto"`` guessed as millimetres."""
 
     meshes: list[ObjectMesh] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def mesh_files(directory) -> list[Path]:
@@ -40,104 +54,137 @@ def mesh_files(directory) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in MESH_SUFFIXES)
 
 
-def _clean(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop degenerate and duplicate faces and unused vertices."""
-    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 2] != faces[:, 0])]
-    _, first = np.unique(np.sort(faces, axis=1), axis=0, return_index=True)
-    faces = faces[np.sort(first)]
-    used, inverse = np.unique(faces, return_inverse=True)
-    return vertices[used], inverse.reshape(-1, 3)
+def parse_scale(value) -> float | str:
+    """``"auto"`` or a positive finite number (from a CLI string, YAML or code); ValueError otherwise."""
+    if isinstance(value, str) and value.strip().lower() == AUTO_SCALE:
+        return AUTO_SCALE
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not (np.isfinite(number) and number > 0):
+        raise ValueError(f"mesh scale must be a positive number or 'auto', got {value!r}")
+    return number
 
 
-def cluster_decimate(vertices: np.ndarray, faces: np.ndarray, max_faces: int) -> tuple[np.ndarray, np.ndarray]:
-    """Vertex-clustering decimation: merge vertices on a grid, coarsening until ``<= max_faces`` faces.
+def auto_scale(largest_extent: float) -> float:
+    """The factor to metres that ``scale="auto"`` picks for a file of this largest extent (file units)."""
+    return 0.001 if largest_extent > MILLIMETRE_EXTENT else 1.0
 
-    Vertices falling into one grid cell become their mean. Clustering can pinch the surface into
-    non-manifold edges, so coarser grids are tried until a result is both small enough and
-    watertight. Returns the input when already small enough.
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def read_triangles(path: Path) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Vertices and faces of every triangle mesh in the file, file units, vertices merged by position,
+    and whether they are closed (every edge in two faces, consistently wound).
+
+    A scene (GLB/GLTF, multi-object OBJ) is flattened with its node transforms applied and its parts
+    concatenated. Vertices split only by texture coordinates or normals are merged, so a seam does not
+    read as a hole. Raises MeshLoadError.
     """
-    if len(faces) <= max_faces:
-        return vertices, faces
-    diag = float(np.linalg.norm(vertices.max(axis=0) - vertices.min(axis=0)))
-    cell = diag / 200.0
-    for _ in range(40):
-        keys = np.floor((vertices - vertices.min(axis=0)) / cell).astype(np.int64)
-        _, label, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-        label = label.reshape(-1)
-        merged = np.zeros((len(counts), 3))
-        np.add.at(merged, label, vertices)
-        merged /= counts[:, None]
-        new_v, new_f = _clean(merged, label[faces])
-        if len(new_f) <= max_faces and is_watertight(new_f):
-            return new_v, new_f
-        if len(new_f) < 8:
-            break
-        cell *= 1.1
-    raise ValueError(f"vertex clustering found no watertight mesh of <= {max_faces} faces "
-                     f"(from {len(faces)} faces)")
+    import trimesh  # lazy: importing trimesh costs about 0.3 s
+
+    try:
+        loaded = trimesh.load(str(path), process=False)
+    except Exception as exc:  # trimesh raises many types for broken files
+        raise MeshLoadError(_one_line(f"{path}: cannot parse ({type(exc).__name__}: {exc}); check the file or "
+                                      f"re-export it")) from exc
+    parts = loaded.dump() if isinstance(loaded, trimesh.Scene) else [loaded]
+    parts = [p for p in parts if isinstance(p, trimesh.Trimesh) and len(p.faces)]
+    if not parts:
+        raise MeshLoadError(f"{path}: holds no triangle mesh (points or lines only); export the object's "
+                            f"surface as triangles")
+    vertices = np.concatenate([np.asarray(p.vertices, dtype=np.float64) for p in parts])
+    offsets = np.cumsum([0] + [len(p.vertices) for p in parts[:-1]])
+    faces = np.concatenate([np.asarray(p.faces, dtype=np.int64) + o for p, o in zip(parts, offsets)])
+    if not np.all(np.isfinite(vertices)):
+        raise MeshLoadError(f"{path}: vertices contain NaN or inf; re-export the mesh")
+    mesh = trimesh.Trimesh(vertices, faces, process=True)  # merges vertices by position only
+    mesh.update_faces(mesh.unique_faces())
+    mesh.update_faces(mesh.nondegenerate_faces(height=None))  # repeated indices only: keeps slivers' edges
+    mesh.remove_unreferenced_vertices()
+    if len(mesh.faces) < 4:
+        raise MeshLoadError(f"{path}: holds {len(mesh.faces)} triangles, a solid needs at least 4; export the "
+                            f"object as a closed solid")
+    trimesh.repair.fix_winding(mesh)  # consistent orientation, so a flipped face is not an open edge
+    closed = bool(mesh.is_watertight and mesh.is_winding_consistent)
+    return np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64), closed
 
 
-def load_mesh_file(path, scale: float = 1.0, max_faces: int = DEFAULT_MAX_FACES) -> ObjectMesh:
+def _load(path, scale, max_faces: int) -> tuple[ObjectMesh, str | None]:
+    """``load_mesh_file``'s work; also returns the note for an ``"auto"`` millimetre guess (else None)."""
+    from grasp_planner.data.mesh_repair import MeshRepairError, close_and_decimate
+
+    path = Path(path)
+    try:
+        scale = parse_scale(scale)
+    except ValueError as exc:
+        raise MeshLoadError(f"{path}: {exc}") from None
+    if path.suffix.lower() not in MESH_SUFFIXES:
+        raise MeshLoadError(f"{path}: unsupported file type {path.suffix!r}; convert it to one of "
+                            f"{', '.join(MESH_SUFFIXES)}")
+    vertices, faces, closed = read_triangles(path)
+    note = None
+    if scale == AUTO_SCALE:
+        largest = float((vertices.max(axis=0) - vertices.min(axis=0)).max())
+        scale = auto_scale(largest)
+        if scale != 1.0:
+            note = (f"{path}: largest extent {largest:.4g} units > {MILLIMETRE_EXTENT:g}, read as millimetres "
+                    f"(scale {scale:g}); give an explicit mesh scale to override")
+    vertices = vertices * float(scale)
+    n_read = len(faces)
+    try:
+        vertices, faces = close_and_decimate(vertices, faces, int(max_faces), closed)
+    except MeshRepairError as exc:
+        raise MeshLoadError(_one_line(f"{path}: {exc}")) from None
+    try:
+        mesh = closed_mesh(path.stem, vertices, faces, "file")
+    except ValueError as exc:
+        raise MeshLoadError(_one_line(f"{path}: {exc} after closing and decimating {n_read} -> {len(faces)} "
+                                      f"faces; check the mesh scale (the mesh must be in metres)")) from None
+    return mesh, note
+
+
+def load_mesh_file(path, scale: float | str = 1.0, max_faces: int = DEFAULT_MAX_FACES) -> ObjectMesh:
     """One mesh file as a closed ``ObjectMesh`` named after the file stem, ``kind="file"``.
 
     Parameters
     ----------
-    path : .off, .obj, .stl or .ply file.
-    scale : factor applied to the file's coordinates to get metres (the paper: 0.3 on PSB).
+    path : .off, .obj, .stl, .ply, .glb or .gltf file.
+    scale : factor applied to the file's coordinates to get metres (the paper: 0.3 on PSB), or ``"auto"``:
+        millimetres if the largest extent exceeds ``MILLIMETRE_EXTENT`` units (logged), else metres.
     max_faces : triangle budget; larger meshes are decimated.
 
     Raises
     ------
-    MeshLoadError starting with ``path`` and saying what is wrong.
+    MeshLoadError: one line starting with ``path``, saying what is wrong and what to do.
     """
-    import trimesh  # lazy: importing trimesh costs about 0.3 s
-
-    path = Path(path)
-    if not (np.isfinite(scale) and scale > 0):
-        raise MeshLoadError(f"{path}: scale must be a positive number, got {scale!r}")
-    if path.suffix.lower() not in MESH_SUFFIXES:
-        raise MeshLoadError(f"{path}: unsupported file type {path.suffix!r}; expected one of {MESH_SUFFIXES}")
-    try:
-        loaded = trimesh.load(str(path), force="mesh", process=True)
-    except Exception as exc:  # trimesh raises many types for broken files
-        raise MeshLoadError(f"{path}: cannot parse ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) < 4:
-        raise MeshLoadError(f"{path}: holds no triangle mesh (need at least 4 faces)")
-    vertices = np.asarray(loaded.vertices, dtype=np.float64) * float(scale)
-    faces = np.asarray(loaded.faces, dtype=np.int64)
-    if not np.all(np.isfinite(vertices)):
-        raise MeshLoadError(f"{path}: vertices contain NaN or inf")
-    if not is_watertight(faces):
-        trimesh.repair.fill_holes(loaded)
-        trimesh.repair.fix_winding(loaded)
-        vertices = np.asarray(loaded.vertices, dtype=np.float64) * float(scale)
-        faces = np.asarray(loaded.faces, dtype=np.int64)
-        if not is_watertight(faces):
-            raise MeshLoadError(f"{path}: not watertight after filling holes ({len(faces)} faces)")
-    try:
-        vertices, faces = cluster_decimate(vertices, faces, max_faces)
-    except ValueError as exc:
-        raise MeshLoadError(f"{path}: {exc}") from exc
-    try:
-        return closed_mesh(path.stem, vertices, faces, "file")
-    except ValueError as exc:
-        reason = str(exc)
-        if len(loaded.faces) > max_faces:
-            reason += f" after decimating {len(loaded.faces)} -> {len(faces)} faces"
-        raise MeshLoadError(f"{path}: {reason}") from exc
+    mesh, note = _load(path, scale, max_faces)
+    if note:
+        log.info(note)
+    return mesh
 
 
-def load_mesh_dir(directory, scale: float = 1.0, max_faces: int = DEFAULT_MAX_FACES) -> LoadedMeshes:
+def load_mesh_dir(directory, scale: float | str = 1.0, max_faces: int = DEFAULT_MAX_FACES,
+                  progress: bool = False) -> LoadedMeshes:
     """Every usable mesh file under ``directory``; bad files are skipped and listed with the reason.
 
     Returns
     -------
-    LoadedMeshes(meshes in sorted file order, skipped = [(path, reason), ...]).
+    LoadedMeshes(meshes in sorted file order, skipped = [(path, reason), ...], notes = [(path, note), ...]).
     """
+    from tqdm import tqdm
+
     result = LoadedMeshes()
-    for path in mesh_files(directory):
+    for path in tqdm(mesh_files(directory), desc="meshes", unit="file", disable=not progress, leave=False):
         try:
-            result.meshes.append(load_mesh_file(path, scale, max_faces))
+            mesh, note = _load(path, scale, max_faces)
         except MeshLoadError as exc:
             result.skipped.append((str(path), str(exc)))
+            continue
+        result.meshes.append(mesh)
+        if note:
+            result.notes.append((str(path), note))
     return result

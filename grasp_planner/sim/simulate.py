@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from klampt import GeometricPrimitive, Geometry3D, Simulator, TriangleMesh, WorldModel
 from klampt.robotsim import set_random_seed
+from scipy.spatial.transform import Rotation
 
 from grasp_planner import geometry
 from grasp_planner.hand import kinematics as kin
@@ -36,7 +37,6 @@ from grasp_planner.sim.quiet import silenced_output
 
 PALM_LINK_INDEX = 5  # floating base: base0..base4, then the root link (docs/architecture.md)
 FINGERS = ("a", "b", "c")
-_IDENTITY_R = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
 
 
 def _joint_link(joint: str) -> str:
@@ -163,20 +163,30 @@ class GraspSimulator:
         q[self._hand_dofs] = kin.open_configuration(self.config.hand.open_mode)
         return q
 
-    def _new_simulation(self, T_hand_obj: np.ndarray, seed: int):
+    def _new_simulation(self, T_world_obj: np.ndarray, seed: int, T_world_hand: np.ndarray | None = None):
         """Reset the world to the initial state of one grasp and build a fresh Simulator on it.
 
         ``seed`` seeds the C++ layer's random generator, which ODE's solver draws from: without it
-        the same grasp gives different results on the second call in a process (measured).
+        the same grasp gives different results on the second call in a process (measured). The
+        floating world is the hand frame (``T_world_hand`` = identity); the table world passes the
+        palm pose in the table frame, set through the floating base (translation, then ZYX angles).
         """
         physics = self.config.physics
         set_random_seed(int(seed))
-        self.robot.setConfig(self._open_q.tolist())
+        q = self._open_q.copy()
+        self._palm_R = np.eye(3) if T_world_hand is None else np.asarray(T_world_hand[:3, :3], float)
+        self._palm_t = np.zeros(3) if T_world_hand is None else np.asarray(T_world_hand[:3, 3], float)
+        if T_world_hand is not None:
+            q[:3] = self._palm_t
+            q[3:6] = Rotation.from_matrix(self._palm_R).as_euler("ZYX")
+        self._q_start = q
+        self.robot.setConfig(q.tolist())
         self.robot.setVelocity([0.0] * self.robot.numLinks())
-        self.object.setTransform(T_hand_obj[:3, :3].T.reshape(-1).tolist(), T_hand_obj[:3, 3].tolist())
+        self.object.setTransform(T_world_obj[:3, :3].T.reshape(-1).tolist(), T_world_obj[:3, 3].tolist())
         self.object.setVelocity([0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
+        self._reset_other_bodies()
         sim = Simulator(self.world)
-        sim.setGravity([0.0, 0.0, 0.0])
+        sim.setGravity(self._gravity())
         sim.setSimStep(physics.sim_dt_s)
         sim.setSetting("adaptiveTimeStepping", "1" if physics.adaptive_time_stepping else "0")
         sim.setSetting("maxContacts", str(physics.max_contacts))
@@ -200,6 +210,13 @@ class GraspSimulator:
         controller.setPIDGains([hand.pid_kp] * n, [hand.pid_ki] * n, [hand.pid_kd] * n)
         return sim
 
+    def _reset_other_bodies(self) -> None:
+        """Nothing else is in the floating world; the table world puts its neighbours back here."""
+
+    def _gravity(self) -> list:
+        """Zero in the paper's floating world; the table world turns it on."""
+        return [0.0, 0.0, 0.0]
+
     def _fingers(self) -> list[_Finger]:
         fingers = []
         for f in FINGERS:
@@ -209,7 +226,15 @@ class GraspSimulator:
 
     # --- phases ------------------------------------------------------------------------------------
     def _com(self, sim) -> np.ndarray:
-        return np.asarray(sim.body(self.object).getTransform()[1])
+        """The object's COM in the palm's current frame (the world frame in the floating world)."""
+        com = np.asarray(sim.body(self.object).getTransform()[1])
+        return self._palm_R.T @ (com - self._palm_t)
+
+    def _set_palm(self, palm, offset_hand: np.ndarray, velocity_hand: np.ndarray) -> None:
+        """Place the kinematic palm at its start pose moved by ``offset_hand`` (hand axes), with a velocity."""
+        R = self._palm_R
+        palm.setObjectTransform(R.T.reshape(-1).tolist(), (self._palm_t + R @ offset_hand).tolist())
+        palm.setVelocity([0.0, 0.0, 0.0], (R @ velocity_hand).tolist())
 
     def _advance_stage(self, finger: _Finger, touching: list, actual, command: np.ndarray) -> None:
         """The note's underactuation rule for one finger after one control step.
@@ -240,7 +265,7 @@ class GraspSimulator:
         obj_id = self.object.getID()
         palm_id = self.robot.link(PALM_LINK_INDEX).getID()
         fingers = self._fingers()
-        command = self._open_q.copy()
+        command = self._q_start.copy()
         zero_velocity = [0.0] * len(command)
         com_start = self._com(sim)
         history = deque([com_start], maxlen=window + 1)
@@ -297,12 +322,10 @@ class GraspSimulator:
                 # there-and-back cosine move: x(t) = a (1 - cos(2 pi t / T)) / 2, velocity at the step midpoint
                 phase = 2.0 * np.pi * i / steps
                 middle = 2.0 * np.pi * (i + 0.5) / steps
-                palm.setObjectTransform(_IDENTITY_R, (amplitude * (1.0 - np.cos(phase)) / 2.0).tolist())
                 velocity = amplitude * np.pi / cfg.duration_s * np.sin(middle)
-                palm.setVelocity([0.0, 0.0, 0.0], velocity.tolist())
+                self._set_palm(palm, amplitude * (1.0 - np.cos(phase)) / 2.0, velocity)
                 sim.simulate(dt)
-            palm.setObjectTransform(_IDENTITY_R, [0.0, 0.0, 0.0])
-            palm.setVelocity([0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
+            self._set_palm(palm, np.zeros(3), np.zeros(3))
             done = k + 1
             held = held and self.config.hand_box.holds(self._com(sim), reference)
             if k == 0:

@@ -1,0 +1,109 @@
+"""TableWorldConfig: the table-top world's settings, read from config/table_world.yaml with the sim's strict rules."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from grasp_planner.resources import resource_path
+from grasp_planner.sim.config import _build_section
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    half_size_m: float
+    thickness_m: float
+    friction: float
+    padding_m: float
+    gravity_m_s2: float
+
+
+@dataclass(frozen=True)
+class GripConfig:
+    squeeze_rad: float
+
+
+@dataclass(frozen=True)
+class PlacementConfig:
+    drop_gap_m: float
+    settle_s: float
+    still_speed_m_s: float
+    still_window_s: float
+    position_range_m: float
+    neighbour_probability: float
+    neighbour_gap_min_m: float
+    neighbour_gap_max_m: float
+
+
+@dataclass(frozen=True)
+class LiftConfig:
+    height_m: float
+    speed_m_s: float
+    settle_s: float
+    lifted_fraction: float
+    below_table_m: float
+    neighbour_moved_m: float
+
+
+@dataclass(frozen=True)
+class TrialsConfig:
+    count: int
+    position_noise_m: float
+    angle_noise_deg: float
+    early_stop_failed: int
+
+
+_SECTIONS = {"table": TableConfig, "grip": GripConfig, "placement": PlacementConfig, "lift": LiftConfig, "trials": TrialsConfig}
+
+
+@dataclass(frozen=True)
+class TableWorldConfig:
+    """Every table-world setting; config/table_world.yaml says why each value was chosen."""
+
+    table: TableConfig
+    grip: GripConfig
+    placement: PlacementConfig
+    lift: LiftConfig
+    trials: TrialsConfig
+
+    @classmethod
+    def from_dict(cls, data) -> "TableWorldConfig":
+        if not isinstance(data, dict):
+            raise ValueError(f"table world config must be a mapping of sections, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(_SECTIONS))
+        missing = sorted(set(_SECTIONS) - set(data))
+        if unknown or missing:
+            raise ValueError(f"table world config: unknown sections {unknown}, missing sections {missing}")
+        config = cls(**{name: _build_section(name, section, data[name]) for name, section in _SECTIONS.items()})
+        if config.trials.count < 1 or config.lift.speed_m_s <= 0:
+            raise ValueError("table world config: need trials.count >= 1 and lift.speed_m_s > 0")
+        return config
+
+    @classmethod
+    def load(cls, path=None) -> "TableWorldConfig":
+        """Read a YAML file (default: the shipped config/table_world.yaml); errors name the file."""
+        path = Path(path) if path is not None else resource_path("config", "table_world.yaml")
+        if not path.is_file():
+            raise FileNotFoundError(f"table world config file not found: {path}")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = yaml.safe_load(handle)
+            return cls.from_dict(data)
+        except (ValueError, yaml.YAMLError) as error:
+            raise ValueError(f"{path}: {str(error).splitlines()[0]}") from None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **sections) -> "TableWorldConfig":
+        return dataclasses.replace(self, **sections)
+
+
+def config_hash(*configs: dict) -> str:
+    """sha256 of configs as canonical JSON: two runs with the same hash labelled with the same physics."""
+    text = json.dumps(list(configs), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

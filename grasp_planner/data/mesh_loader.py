@@ -103,7 +103,8 @@ def read_triangles(path: Path) -> tuple[np.ndarray, np.ndarray, bool]:
         raise MeshLoadError(f"{path}: vertices contain NaN or inf; re-export the mesh")
     mesh = trimesh.Trimesh(vertices, faces, process=True)  # merges vertices by position only
     mesh.update_faces(mesh.unique_faces())
-    mesh.update_faces(mesh.nondegenerate_faces(height=None))  # repeated indices only: keeps slivers' edges
+    f = mesh.faces  # drop faces on a repeated vertex; zero-area slivers stay, they close their neighbours
+    mesh.update_faces((f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 2] != f[:, 0]))
     mesh.remove_unreferenced_vertices()
     if len(mesh.faces) < 4:
         raise MeshLoadError(f"{path}: holds {len(mesh.faces)} triangles, a solid needs at least 4; export the "

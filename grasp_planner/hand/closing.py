@@ -171,6 +171,13 @@ def _sweep_boxes(mode: str, grip: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return mats, links, np.stack([corners.min(1), corners.max(1)], axis=1)
 
 
+def closing_sweep(mode: str = "basic", grip: str = "encompassing") -> tuple[np.ndarray, np.ndarray]:
+    """The empty closing's sampled link boxes in closing order: ``(N, 4, 4)`` hand-frame transforms, ``(N,)`` links."""
+    _check_mode_grip(mode, grip)
+    mats, links, _ = _sweep_boxes(mode, grip)
+    return mats, links
+
+
 def open_hand_collides(T_world_hand, geometry: geo.ObjectGeometry, mode: str = "basic") -> bool:
     """True if the open hand at ``T_world_hand`` touches or crosses the geometry."""
     return geo.hand_collides(geometry, T_world_hand, kin.open_configuration(mode))

@@ -88,16 +88,23 @@ class QualifiedSampler:
             return "clear"
         return "collides" if any(box.collides(obj) for box in near) else "close"
 
-    def slide(self, rng: np.random.Generator) -> np.ndarray:
-        """One slide: its qualified poses, ``(k, 4, 4)`` T_obj_hand, k <= ``poses_per_slide`` (may be 0)."""
-        cfg = self.config.qualify
-        rotation = Rotation.random(random_state=rng).as_matrix()
-        direction = _random_unit_vectors(rng, 1)[0]
-        offset = _perpendicular_offset(rng, direction, cfg.lateral_offset_fraction * self.radius)
-        grasp_centre = rotation @ np.array([0.0, 0.0, cfg.grasp_centre_z_m])
-        half_length = self.radius + _HAND_REACH_M
-        steps = np.arange(-half_length, half_length + 1e-12, cfg.slide_step_m)
-        origins = self.centre + offset + steps[:, None] * direction - grasp_centre
+    def _random_rotation(self, rng: np.random.Generator) -> np.ndarray:
+        """The slide's hand orientation: uniform on SO(3) (the table world keeps approaches from above)."""
+        return Rotation.random(random_state=rng).as_matrix()
+
+    def _blocked(self, T: np.ndarray) -> bool:
+        """Something other than the object stops the slide here (nothing, in the floating world)."""
+        return False
+
+    def _closes_on_object(self, T: np.ndarray) -> bool:
+        """Closing the open hand at ``T`` would touch the object."""
+        return closed_hand_would_collide(T, self.geometry, self.config.hand.open_mode)
+
+    def qualified_along(self, rotation: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """The qualified poses among hand ``origins`` (in slide order) at a fixed ``rotation``, ``(k, 4, 4)``.
+
+        The slide stops at the first position where the open hand touches the object (or is blocked).
+        """
         near = self._open_hand_near(rotation, origins)
         found = []
         for origin, open_near in zip(origins, near):
@@ -105,11 +112,23 @@ class QualifiedSampler:
             T[:3, :3] = rotation
             T[:3, 3] = origin
             state = self._open_hand_state(T) if open_near else "clear"
-            if state == "collides":
+            if state == "collides" or self._blocked(T):
                 break
-            if state == "clear" and closed_hand_would_collide(T, self.geometry, self.config.hand.open_mode):
+            if state == "clear" and self._closes_on_object(T):
                 found.append(T)
-        found = np.array(found).reshape(-1, 4, 4)
+        return np.array(found).reshape(-1, 4, 4)
+
+    def slide(self, rng: np.random.Generator) -> np.ndarray:
+        """One slide: its qualified poses, ``(k, 4, 4)`` T_obj_hand, k <= ``poses_per_slide`` (may be 0)."""
+        cfg = self.config.qualify
+        rotation = self._random_rotation(rng)
+        direction = _random_unit_vectors(rng, 1)[0]
+        offset = _perpendicular_offset(rng, direction, cfg.lateral_offset_fraction * self.radius)
+        grasp_centre = rotation @ np.array([0.0, 0.0, cfg.grasp_centre_z_m])
+        half_length = self.radius + _HAND_REACH_M
+        steps = np.arange(-half_length, half_length + 1e-12, cfg.slide_step_m)
+        origins = self.centre + offset + steps[:, None] * direction - grasp_centre
+        found = self.qualified_along(rotation, origins)
         if len(found) > cfg.poses_per_slide:
             found = found[np.sort(rng.choice(len(found), cfg.poses_per_slide, replace=False))]
         return found

@@ -27,6 +27,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--resume", action="store_true", help="keep finished shards and generate the rest")
     parser.add_argument("--seed", type=int, default=0, help="run seed; object i uses SeedSequence([seed, i])")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--world", choices=("floating", "table"), default="floating",
+                        help="'floating': the paper's zero-g shards with images; 'table': grow the label store "
+                             "(table, gravity, neighbours, lift, K trials; docs/table_world.md)")
+    parser.add_argument("--append", action="store_true",
+                        help="with --world table: add objects with new indices to an existing store "
+                             "(same seed and configs, else refused)")
+    parser.add_argument("--grasps", type=int, default=50, help="with --world table: qualified poses per object")
+    parser.add_argument("--world-config", default=None, help="with --world table: table world YAML "
+                                                             "(default config/table_world.yaml)")
 
 
 def check_mesh_dir(args, config: DatasetConfig) -> bool:
@@ -48,7 +57,31 @@ def check_mesh_dir(args, config: DatasetConfig) -> bool:
     return args.skip_bad_meshes or not loaded.skipped
 
 
+def run_table(args) -> int:
+    """``--world table``: grow the label store at ``--out`` by ``procedural:N`` objects."""
+    from grasp_planner.data.generate_table import grow_store
+    from grasp_planner.data.label_store import StoreError
+
+    if not args.objects.startswith("procedural:") or not args.objects.split(":", 1)[1].isdigit():
+        print(f"generate: --world table needs --objects procedural:N, got {args.objects!r}", file=sys.stderr)
+        return 2
+    n = int(args.objects.split(":", 1)[1])
+    try:
+        summary = grow_store(args.out, n, seed=args.seed, workers=args.workers, append=args.append,
+                             grasps=args.grasps, world_config_path=args.world_config, progress=not args.no_progress)
+    except (StoreError, ValueError, FileNotFoundError) as exc:
+        print(f"generate: {exc}", file=sys.stderr)
+        return 2
+    counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
+    print(f"added {summary.objects} objects ({len(summary.skipped)} skipped) in {summary.wall_s:.1f} s: "
+          f"{summary.grasps} qualified poses ({counts}), {summary.trials} trials, "
+          f"{summary.grasps / max(summary.cpu_s, 1e-9):.2f} poses per core-second; batches {summary.batches}")
+    return 0 if summary.objects or not n else 1
+
+
 def run(args) -> int:
+    if args.world == "table":
+        return run_table(args)
     from grasp_planner.data.generate import generate_dataset
     from grasp_planner.data.mesh_loader import parse_scale
 

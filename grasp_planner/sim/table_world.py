@@ -368,6 +368,14 @@ class TableGraspSimulator(GraspSimulator):
                 break
         return RepeatedOutcome(tuple(outcomes))
 
+    def close_only(self, T_table_hand, seed: int = 0):
+        """Only close (gravity on, no lift): the ClosingResult and whether a finger touched the table."""
+        T = check_pose(T_table_hand, "T_table_hand")
+        with silenced_output(self.quiet):
+            sim = self._start(T, seed)
+            closing = self._close(sim, self.config.early_exit.enabled)
+            return closing, self._table_touched(sim)
+
     def T_table_hand(self, T_obj_hand) -> np.ndarray:
         """A hand pose in the target's frame, expressed in the table frame."""
         return self._T_table_obj @ check_pose(T_obj_hand)

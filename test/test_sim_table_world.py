@@ -1,0 +1,121 @@
+"""The table-top world, specified on real Klamp't: resting, closing on the table, qualification, labels."""
+import numpy as np
+import pytest
+import trimesh
+
+from grasp_planner.hand import kinematics as kin
+from grasp_planner.hand.closing import closed_hand_would_collide, closing_sweep
+from grasp_planner.sim.config import SimConfig
+from grasp_planner.sim.labels import GraspLabel
+from grasp_planner.sim.table_qualify import TableQualifiedSampler
+from grasp_planner.sim.table_world import (Body, TableGraspSimulator, TableScene, drop_pose, place_scene,
+                                           settle)
+from grasp_planner.sim.world_config import TableWorldConfig
+
+SIM = SimConfig.load()
+WORLD = TableWorldConfig.load()
+#: a side grasp of the upright cylinder below: approach along table +x, fingers closing horizontally
+SIDE = np.array([[0.0, 0.0, 1.0, -0.08], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.075], [0.0, 0.0, 0.0, 1.0]])
+
+
+def _upright(mesh) -> TableScene:
+    body = Body(mesh.vertices, mesh.faces, drop_pose(mesh.vertices, np.eye(3), (0.0, 0.0), 0.0015))
+    return TableScene(settle([body], SIM, WORLD)[0])
+
+
+@pytest.fixture(scope="module")
+def cylinder_scene():
+    """An upright cylinder 6 cm across, 12 cm tall, settled at the table centre."""
+    return _upright(trimesh.creation.cylinder(0.03, 0.12, sections=32))
+
+
+def _lowest(body: Body) -> float:
+    return float((body.vertices @ body.T_table_obj[:3, :3].T + body.T_table_obj[:3, 3])[:, 2].min())
+
+
+def test_a_settled_object_rests_on_the_table_top_and_is_still():
+    box = trimesh.creation.box((0.06, 0.04, 0.08))
+    rng = np.random.default_rng(3)
+    scene = place_scene(box.vertices, box.faces, rng, WORLD, SIM)
+    assert abs(_lowest(scene.target)) < 1e-3
+    # settling it again from its rest pose moves it by well under a millimetre: it was still
+    again = settle([scene.target], SIM, WORLD)[0]
+    assert np.linalg.norm(again.T_table_obj[:3, 3] - scene.target.T_table_obj[:3, 3]) < 1e-3
+
+
+def test_neighbours_rest_on_the_table_at_a_gap_from_the_target():
+    box = trimesh.creation.box((0.05, 0.05, 0.05))
+    other = trimesh.creation.cylinder(0.02, 0.06)
+    scene = place_scene(box.vertices, box.faces, np.random.default_rng(1), WORLD, SIM,
+                        neighbours=[(other.vertices, other.faces)])
+    (neighbour,) = scene.neighbours
+    assert abs(_lowest(neighbour)) < 1e-3
+    gap = np.linalg.norm(neighbour.T_table_obj[:2, 3] - scene.target.T_table_obj[:2, 3])
+    assert 0.035 + 0.02 - 0.01 < gap < 0.035 + 0.028 + 0.06 + 0.01  # bounding circles + the 2-6 cm gap
+
+
+def _lowest_box_point(T, q) -> float:
+    mats = kin.box_matrices(T, q)
+    signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
+    corners = np.einsum("nij,nkj->nki", mats[:, :3, :3], signs[None] * kin.BOX_HALF_EXTENTS[:, None])
+    return float((corners + mats[:, None, :3, 3])[..., 2].min())
+
+
+def test_a_finger_closing_towards_the_table_stops_on_it(cylinder_scene):
+    # top-down far from the cylinder, palm low enough that the closing fingers sweep into the table
+    T = np.eye(4)
+    T[:3, :3] = np.diag([1.0, -1.0, -1.0])
+    T[:3, 3] = [0.3, 0.0, 0.11]
+    closing, table_touched = TableGraspSimulator(cylinder_scene, SIM, WORLD).close_only(T)
+    assert table_touched
+    lowest = _lowest_box_point(T, closing.q_hand)
+    assert lowest > -0.004  # on the top (within the padding), not through it
+    mats, links = closing_sweep()  # unhindered, the closing fingers would sweep well below the top
+    signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
+    corners = np.einsum("nij,nkj->nki", mats[:, :3, :3], signs[None] * kin.BOX_HALF_EXTENTS[links][:, None])
+    swept = ((corners + mats[:, None, :3, 3]) @ T[:3, :3].T + T[:3, 3])[..., 2].min()
+    assert swept < lowest - 0.01
+
+
+def test_a_grasp_reaching_the_object_only_below_the_table_is_not_qualified():
+    flat = trimesh.creation.box((0.03, 0.03, 0.01))
+    scene = _upright(flat)
+    sampler = TableQualifiedSampler(scene, SIM)
+    T = np.eye(4)
+    T[:3, :3] = np.diag([1.0, -1.0, -1.0])  # top-down over the small flat object
+    T[:3, 3] = [0.0, 0.0, 0.118]            # open hand just clear of the table
+    assert not sampler._blocked(T)
+    assert closed_hand_would_collide(T, sampler.geometry)  # the paper's test alone would take it
+    assert not sampler.reaches_before_table(T)
+    assert not sampler.qualifies(T)
+
+
+def test_sampled_table_poses_approach_from_above_and_clear_the_table(cylinder_scene):
+    sampler = TableQualifiedSampler(cylinder_scene, SIM)
+    poses = np.concatenate([sampler.propose("uniform", np.random.default_rng(0), 4),
+                            sampler.propose("approach", np.random.default_rng(1), 4)])
+    assert len(poses) == 8
+    assert np.all(poses[:, 2, 2] <= 1e-9)
+    assert all(sampler.qualifies(T) for T in poses)
+
+
+def test_side_grasp_of_an_upright_cylinder_is_robust_and_fails_5_cm_off(cylinder_scene):
+    simulator = TableGraspSimulator(cylinder_scene, SIM, WORLD)
+    held = simulator.label_repeated(SIDE, np.random.default_rng(0))
+    assert held.label == GraspLabel.ROBUST
+    assert len(held.trials) == WORLD.trials.count and held.robust_fraction >= 0.5
+    off = SIDE.copy()
+    off[0, 3] -= 0.05  # 5 cm back along the approach: the fingers close short of the object
+    missed = simulator.label_repeated(off, np.random.default_rng(0))
+    assert missed.label == GraspLabel.FAILED and missed.robust_fraction == 0.0
+    assert len(missed.trials) == WORLD.trials.early_stop_failed  # early stop on agreeing failures
+
+
+def test_the_fraction_of_k_trials_is_reproducible_with_the_same_seed(cylinder_scene):
+    simulator = TableGraspSimulator(cylinder_scene, SIM, WORLD)
+    pose = SIDE.copy()
+    pose[2, 3] += 0.01
+    first = simulator.label_repeated(pose, np.random.default_rng(5))
+    again = simulator.label_repeated(pose, np.random.default_rng(5))
+    assert [t.label for t in first.trials] == [t.label for t in again.trials]
+    assert first.robust_fraction == again.robust_fraction

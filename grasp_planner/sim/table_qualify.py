@@ -12,9 +12,9 @@ Three proposal kinds fill an object's budget (``ProposalMix``):
 
 * ``uniform``: the paper's sliding sampler (random orientation from above, random line), kept for a
   stated share so that negatives still cover the pose space;
-* ``approach``: a slide along the approach axis itself, through a point near the target's COM, with
-  finger A opposing B/C across the target's narrowest width for half of them: the palm ends at a
-  distance that puts the object in the closing region;
+* ``approach``: the palm at a distance that puts the target's COM in the closing region (4-10 cm
+  along the approach axis), approach from above within 90 degrees of straight down, and for half of
+  them finger A opposing B/C across the target's narrowest width;
 * ``local``: re-sampling around robust poses already found (1.5 cm / 10 degrees), which also gives
   the hard negatives next to them.
 """
@@ -29,7 +29,7 @@ from grasp_planner.geometry import ObjectGeometry, hand_boxes, klampt_transform
 from grasp_planner.hand import kinematics as kin
 from grasp_planner.hand.closing import closing_sweep
 from grasp_planner.sim.config import SimConfig
-from grasp_planner.sim.qualify import _HAND_REACH_M, QualifiedSampler
+from grasp_planner.sim.qualify import QualifiedSampler
 from grasp_planner.sim.table_world import TableScene, perturb_pose
 
 PROPOSALS = ("uniform", "approach", "local")
@@ -156,22 +156,19 @@ class TableQualifiedSampler(QualifiedSampler):
         return np.stack([x, np.cross(z, x), z], axis=1)
 
     def approach(self, rng: np.random.Generator) -> np.ndarray:
-        """One slide along the approach axis through a point near the COM; up to 2 poses, the deepest first."""
-        cfg = self.config.qualify
+        """One pose with the target's COM (+- 1 cm) at ``depth`` along the approach axis, if qualified.
+
+        ``depth`` ~ U(4, 10) cm puts the object between the open fingers (fingertips at 10.4 cm): the
+        closing region, where the slides of the paper rarely stop on a table (its open fingers block
+        them 13-15 cm out). Returns ``(0 or 1, 4, 4)``.
+        """
         R = self._approach_rotation(rng)
         target = self.com + rng.normal(0.0, 0.01, size=3)
-        # raise the line (up to 1 cm under the target's top) so that the open hand clears the table
-        # where the grasp centre meets the target: side grasps of tall objects then qualify
-        lowest = (self._open_corners @ R.T)[:, 2].min() - (R @ np.array([0.0, 0.0, cfg.grasp_centre_z_m]))[2]
-        top = self.vertices_table[:, 2].max() - 0.01
-        target[2] = min(max(target[2], cfg.clearance_m - lowest + 0.002), max(top, target[2]))
-        steps = np.arange(-(self.radius + _HAND_REACH_M), self.radius + 1e-12, cfg.slide_step_m)
-        origins = target + steps[:, None] * R[:, 2] - R @ np.array([0.0, 0.0, cfg.grasp_centre_z_m])
-        found = self.qualified_along(R, origins)
-        if len(found) <= 1:
-            return found
-        other = rng.integers(len(found) - 1)
-        return found[[len(found) - 1, other]]
+        depth = rng.uniform(0.04, 0.10)
+        T = np.eye(4)
+        T[:3, :3] = R
+        T[:3, 3] = target - depth * R[:, 2]
+        return T[None] if self.qualifies(T) else np.empty((0, 4, 4))
 
     def local(self, around: np.ndarray, rng: np.random.Generator, attempts: int = 20) -> np.ndarray | None:
         """A qualified pose within ``local_position_m`` / ``local_angle_deg`` of ``around`` (None if none found)."""

@@ -313,9 +313,14 @@ class TableGraspSimulator(GraspSimulator):
         reference = self._com(sim)
         z_start = float(sim.body(self.object).getTransform()[1][2])
         up_hand = self._palm_R.T @ np.array([0.0, 0.0, 1.0])
-        steps = max(1, int(round(lift.height_m / lift.speed_m_s / dt)))
+        duration = lift.height_m / lift.speed_m_s
+        steps = max(1, int(round(duration / dt)))
         for i in range(steps):
-            self._set_palm(palm, up_hand * lift.height_m * (i + 1) / steps, up_hand * lift.speed_m_s)
+            # cosine ramp, as the shakes: z(t) = h (1 - cos(pi t / T)) / 2, no jerk at the start
+            # (a step to full speed in one 10 ms control step is a 4 g kick that shook objects loose)
+            height = lift.height_m * (1.0 - np.cos(np.pi * (i + 1) / steps)) / 2.0
+            speed = lift.height_m * np.pi / (2.0 * duration) * np.sin(np.pi * (i + 0.5) / steps)
+            self._set_palm(palm, up_hand * height, up_hand * speed)
             sim.simulate(dt)
         self._set_palm(palm, up_hand * lift.height_m, np.zeros(3))
         sim.simulate(lift.settle_s)

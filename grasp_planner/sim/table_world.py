@@ -79,6 +79,7 @@ class RepeatedOutcome:
     """K trials of one qualified pose: trial 0 at the pose itself (the hard label), the rest noisy."""
 
     trials: tuple[TrialOutcome, ...]
+    pose: np.ndarray | None = None  # the nominal T_table_hand
 
     @property
     def label(self) -> GraspLabel:
@@ -371,7 +372,7 @@ class TableGraspSimulator(GraspSimulator):
             if (cfg.early_stop_failed and k + 1 == cfg.early_stop_failed
                     and all(o.label == GraspLabel.FAILED for o in outcomes)):
                 break
-        return RepeatedOutcome(tuple(outcomes))
+        return RepeatedOutcome(tuple(outcomes), T)
 
     def close_only(self, T_table_hand, seed: int = 0):
         """Only close (gravity on, no lift): the ClosingResult and whether a finger touched the table."""

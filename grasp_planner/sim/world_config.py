@@ -57,7 +57,8 @@ class TrialsConfig:
     early_stop_failed: int
 
 
-_SECTIONS = {"table": TableConfig, "grip": GripConfig, "placement": PlacementConfig, "lift": LiftConfig, "trials": TrialsConfig}
+_SECTIONS = {"table": TableConfig, "grip": GripConfig, "placement": PlacementConfig, "lift": LiftConfig,
+             "trials": TrialsConfig}
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ def main() -> None:
                       "tilts_deg": args.tilts, "noise_levels": {k: (dataclasses.asdict(v) if v else None)
                                                                 for k, v in NOISE_LEVELS.items()},
                       "model": args.model, "config": args.config or "config/planner.yaml",
-                      "time_budget_s": args.time_budget, "world": args.world, "cases": len(outcomes), "wall_s": wall, "cpu_s": cpu,
+                      "time_budget_s": args.time_budget, "world": args.world,
+                      "cases": len(outcomes), "wall_s": wall, "cpu_s": cpu,
                       "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "commit": commit,
                       "python": platform.python_version()}
     out = Path(args.out)

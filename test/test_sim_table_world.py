@@ -119,3 +119,13 @@ def test_the_fraction_of_k_trials_is_reproducible_with_the_same_seed(cylinder_sc
     again = simulator.label_repeated(pose, np.random.default_rng(5))
     assert [t.label for t in first.trials] == [t.label for t in again.trials]
     assert first.robust_fraction == again.robust_fraction
+
+
+def test_a_start_with_the_open_hand_in_the_table_fails_without_simulating(cylinder_scene):
+    T = np.eye(4)
+    T[:3, :3] = np.diag([1.0, -1.0, -1.0])
+    T[:3, 3] = [0.3, 0.0, 0.05]  # the open fingers reach 10.4 cm: 5 cm into the table
+    simulator = TableGraspSimulator(cylinder_scene, SIM, WORLD)
+    assert simulator.open_hand_blocked(T)
+    outcome = simulator.trial(T, np.random.default_rng(0))
+    assert outcome.label == GraspLabel.FAILED and outcome.shakes_done == 0 and outcome.sim_wall_time_s < 0.05

@@ -27,6 +27,7 @@ from klampt import Geometry3D, Simulator, TriangleMesh, WorldModel
 from klampt.robotsim import set_random_seed
 from scipy.spatial.transform import Rotation
 
+from grasp_planner.hand import kinematics as kin
 from grasp_planner.sim.config import SimConfig
 from grasp_planner.sim.labels import GraspLabel
 from grasp_planner.sim.mass import object_mass_properties
@@ -277,6 +278,7 @@ class TableGraspSimulator(GraspSimulator):
         self.world_config = world
         self.scene = scene
         self._T_table_obj = check_pose(target.T_table_obj, "T_table_obj")
+        self._obstacles = None
         with silenced_output(quiet):
             self.table = _add_table(self.world, self.world_config, self.config.physics.padding_m)
             self.neighbours = [_rigid_mesh(self.world, f"neighbour{i}", *check_mesh(n.vertices, n.faces),
@@ -331,11 +333,34 @@ class TableGraspSimulator(GraspSimulator):
         in_hand = self.config.hand_box.holds(self._com(sim), reference)
         return bool(rose and in_hand and com_world[2] > -lift.below_table_m), com_world
 
+    def open_hand_blocked(self, T_table_hand: np.ndarray) -> bool:
+        """The open hand crosses the table top or touches a body: no real hand can start there.
+
+        Such a start also puts bodies deep inside each other, where adaptive time stepping rolls
+        back without end (measured: one planned grasp inside the table stalled a trial for minutes).
+        """
+        from grasp_planner.geometry import hand_collides
+        from grasp_planner.hand.kinematics import open_configuration
+        from grasp_planner.sim.table_qualify import _box_corners, _scene_geometry
+
+        q = open_configuration(self.config.hand.open_mode)
+        mats = kin.box_matrices(T_table_hand, q)
+        if _box_corners(mats, np.arange(len(mats)))[..., 2].min() < -self.config.physics.padding_m:
+            return True
+        if self._obstacles is None:
+            self._obstacles = _scene_geometry(self.scene.bodies)
+        return bool(hand_collides(self._obstacles, T_table_hand, q))
+
     def trial(self, T_table_hand, rng: np.random.Generator) -> TrialOutcome:
-        """One grasp: close with gravity on, lift, shake; draws its seed and shakes from ``rng``."""
+        """One grasp: close with gravity on, lift, shake; draws its seed and shakes from ``rng``.
+
+        A start with the open hand in the table or in a body is FAILED without simulating it.
+        """
         start = time.perf_counter()
         T = check_pose(T_table_hand, "T_table_hand")
         seed = int(rng.integers(2**31 - 1))
+        if self.open_hand_blocked(T):
+            return TrialOutcome(GraspLabel.FAILED, False, 0, False, False, False, 0, time.perf_counter() - start)
         lift = self.world_config.lift
         with silenced_output(self.quiet):
             sim = self._start(T, seed)

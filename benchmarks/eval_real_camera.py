@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    from grasp_planner.perception.evaluate import (NOISE_LEVELS, TILTS_DEG, format_table, plot_success,
+    from grasp_planner.perception.evaluate import (NOISE_LEVELS, TILTS_DEG, format_table,
                                                    run_evaluation, summarize)
+    from grasp_planner.perception.evaluation_plots import plot_success
     from grasp_planner.perception.scenes import EVALUATION_OBJECT_SEED
     from grasp_planner.planning.planner import GraspPlanner
 

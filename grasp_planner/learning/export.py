@@ -72,6 +72,8 @@ def export_model(model: GraspCNN, out, depth_normalization: DepthNormalization |
         pose_encoding=PoseEncoding(ARCHITECTURES[model.architecture]),
         files={k: paths[k].name for k in ("full", "encoder", "head")}, opset=OPSET, seed=int(seed),
         code_version=code_version(), training=training or {}, metrics=metrics or {}, quarter_turns=quarter_turns)
+    card.path = paths["card"]
+    card.record_hashes()
     card.save(paths["card"])
     return card
 

@@ -21,6 +21,7 @@ network either way. File names in ``files`` are relative to the card's folder.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,8 @@ class ModelCard:
     classes: list = field(default_factory=lambda: list(CLASSES))
     #: average the logits over this many quarter turns of the view (1: score the view as it is)
     quarter_turns: int = 1
+    #: sha256 of each ONNX file by kind; load() refuses files that differ (flipped bytes, a swapped head)
+    sha256: dict = field(default_factory=dict)
     #: the card's own path once saved or loaded (file names in ``files`` are relative to its folder)
     path: Path | None = None
 
@@ -81,7 +84,7 @@ class ModelCard:
             "pose_encoding": self.pose_encoding.to_dict(),
             "files": dict(self.files), "opset": self.opset, "seed": self.seed,
             "code_version": self.code_version, "training": self.training, "metrics": self.metrics,
-            "quarter_turns": self.quarter_turns,
+            "quarter_turns": self.quarter_turns, "sha256": dict(self.sha256),
         }
 
     def save(self, path) -> Path:
@@ -141,10 +144,14 @@ class ModelCard:
         turns = data.get("quarter_turns", 1)
         if turns not in QUARTER_TURNS:
             fail(f"'quarter_turns' must be one of {list(QUARTER_TURNS)}, got {turns!r}")
+        hashes = data.get("sha256", {})
+        if not (isinstance(hashes, dict) and all(k in FILE_KINDS and isinstance(v, str) and len(v) == 64
+                                                 for k, v in hashes.items())):
+            fail(f"'sha256' must map {list(FILE_KINDS)} to 64-digit hex digests, got {hashes!r}")
         return cls(architecture=arch, input_size=(size[0], size[1]), feature_size=data["feature_size"],
                    depth_normalization=depth, pose_encoding=pose, files=dict(files), opset=data["opset"],
                    seed=data["seed"], code_version=str(data["code_version"]), training=data["training"],
-                   metrics=data["metrics"], quarter_turns=turns)
+                   metrics=data["metrics"], quarter_turns=turns, sha256=dict(hashes))
 
     @classmethod
     def load(cls, path, check_files: bool = True) -> "ModelCard":
@@ -168,4 +175,20 @@ class ModelCard:
                 if not card.file_path(kind).is_file():
                     raise ModelCardError(f"model card {path}: its {kind} ONNX file "
                                          f"{card.file_path(kind)} does not exist")
+                expected = card.sha256.get(kind)
+                if expected and file_sha256(card.file_path(kind)) != expected:
+                    raise ModelCardError(f"model card {path}: field 'sha256.{kind}' does not match "
+                                         f"{card.file_path(kind)} (corrupt or replaced file; re-export the model)")
         return card
+
+    def record_hashes(self) -> None:
+        """Store the sha256 of the three files the card names (export does this)."""
+        self.sha256 = {kind: file_sha256(self.file_path(kind)) for kind in FILE_KINDS}
+
+
+def file_sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

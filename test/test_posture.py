@@ -8,7 +8,7 @@ from grasp_planner.hand import dimensions as dim
 from grasp_planner.hand import kinematics
 from grasp_planner.hand.posture import (
     ACTUATED_JOINTS, MODE_REGISTER, Robotiq3FRegisters, apply_tcp_offset, grasp_posture, posture,
-    pre_grasp_posture, registers, remove_tcp_offset, reset_registers, tcp_offset_from_xyzrpy)
+    pre_grasp_posture, registers, remove_tcp_offset, tcp_offset_from_xyzrpy)
 from grasp_planner.pose import Pose
 
 
@@ -91,10 +91,6 @@ def test_register_names_equal_the_interface_message_fields():
 def test_a_register_out_of_range_is_refused():
     with pytest.raises(ValueError, match="r_fra"):
         Robotiq3FRegisters(r_fra=256)
-
-
-def test_reset_deactivates():
-    assert reset_registers().r_act == 0 and reset_registers().r_gto == 0
 
 
 # --- TCP offset -----------------------------------------------------------------------------------

@@ -50,29 +50,6 @@ class ObjectResult:
     sim_errors: int = 0
 
 
-def _sim_api():
-    """The sim stage's ``sample_qualified_poses`` and ``GraspSimulator`` (imported late: Klamp't loads in workers).
-
-    Taken from ``grasp_planner.sim`` if it exports them, else from whichever of its modules defines them.
-    """
-    import importlib
-    import pkgutil
-
-    import grasp_planner.sim as sim
-
-    found = {name: getattr(sim, name, None) for name in ("sample_qualified_poses", "GraspSimulator")}
-    for info in pkgutil.iter_modules(sim.__path__):
-        if all(found.values()):
-            break
-        module = importlib.import_module(f"grasp_planner.sim.{info.name}")
-        for name in found:
-            found[name] = found[name] or getattr(module, name, None)
-    missing = [name for name, value in found.items() if value is None]
-    if missing:
-        raise ImportError(f"grasp_planner.sim does not provide {missing} yet")
-    return found["sample_qualified_poses"], found["GraspSimulator"]
-
-
 def parse_objects(objects: str, seed: int) -> list[tuple[int, str | None]]:
     """``procedural:N`` or a mesh directory -> ``[(index, mesh path or None), ...]``.
 
@@ -101,7 +78,9 @@ def generate_object(task: ObjectTask) -> ObjectResult:
     timings = {stage: 0.0 for stage in STAGES}
     try:
         from grasp_planner.sim.config import SimConfig
+        from grasp_planner.sim.qualify import sample_qualified_poses
         from grasp_planner.sim.quiet import silenced_output
+        from grasp_planner.sim.simulate import GraspSimulator
 
         config = DatasetConfig(**task.config)
         sim_config = SimConfig.from_dict(task.sim_config)
@@ -113,7 +92,6 @@ def generate_object(task: ObjectTask) -> ObjectResult:
         timings["object"] = time.perf_counter() - t0
         rng_qualify, rng_label, rng_views = (np.random.default_rng(s) for s in
                                              np.random.SeedSequence([task.seed, task.index]).spawn(3))
-        sample_qualified_poses, GraspSimulator = _sim_api()
         t0 = time.perf_counter()
         with silenced_output():
             poses = np.asarray(sample_qualified_poses(mesh.vertices, mesh.faces, rng_qualify,

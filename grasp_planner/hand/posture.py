@@ -182,11 +182,6 @@ def registers(mode: str, stage: str, speed: float = 0.5, force: float = 0.5) -> 
     return Robotiq3FRegisters(r_mod=MODE_REGISTER[mode], r_pra=closed, r_spa=sp, r_fra=fr)
 
 
-def reset_registers() -> Robotiq3FRegisters:
-    """All zero: deactivates the hand (Robotiq drivers send this, then rACT = 1, to clear a fault)."""
-    return Robotiq3FRegisters(r_act=0, r_gto=0)
-
-
 # --- TCP offset ----------------------------------------------------------------------------------
 def tcp_offset_from_xyzrpy(xyzrpy) -> Pose:
     """``T_hand_tool`` from ``[x, y, z, roll, pitch, yaw]`` (m, rad; the ``tcp_offset`` parameter)."""

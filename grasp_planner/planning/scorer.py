@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import onnxruntime as ort
@@ -108,26 +107,6 @@ class GraspScorer:
     def score(self, image: ImageFeatures, T_cam_hand: np.ndarray) -> np.ndarray:
         """The paper's score x1 (robust-class logit) ``(N,)`` for poses ``(N, 4, 4)``."""
         return self.logits(image, T_cam_hand)[:, 1]
-
-    def score_and_gradient(self, image: ImageFeatures, x: np.ndarray,
-                           to_poses: Callable[[np.ndarray], np.ndarray], step: float
-                           ) -> tuple[float, np.ndarray, np.ndarray]:
-        """x1 at ``x`` and its gradient by central differences, all 2n+1 poses in ONE head call.
-
-        Parameters
-        ----------
-        x : (n,) point in whatever coordinates ``to_poses`` maps to hand poses.
-        to_poses : maps ``(M, n)`` points to ``(M, 4, 4)`` camera-frame hand poses.
-        step : finite-difference step in the units of ``x``.
-
-        Returns
-        -------
-        score, gradient ``(n,)``, and the two logits ``(2,)`` at ``x``.
-        """
-        stencil = central_stencil(np.asarray(x, dtype=float), step)
-        logits = self.logits(image, to_poses(stencil))
-        value, grad = central_difference(logits[:, 1], step)
-        return value, grad, logits[0]
 
     def _run_head(self, image: ImageFeatures, pose: np.ndarray, per_turn: int) -> np.ndarray:
         """Head on turn-major poses: rows ``k * per_turn .. (k+1) * per_turn`` use turn k's features."""

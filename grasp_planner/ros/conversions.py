@@ -26,11 +26,6 @@ def compose(T_a_b: Pose, T_b_c: Pose) -> Pose:
     return T_a_b @ T_b_c
 
 
-def sigmoid(logit: float) -> float:
-    """Probability from a logit, overflow-safe."""
-    return float(0.5 * (1.0 + np.tanh(0.5 * float(logit))))
-
-
 # --- images ------------------------------------------------------------------------------------
 def image_to_array(msg) -> np.ndarray:
     """The pixels of a sensor_msgs/Image depth image as a ``(H, W)`` array (float32 m or uint16 mm).

@@ -1,4 +1,6 @@
 """Shipped data files are found through one resolver, in a checkout as after an install."""
+from pathlib import Path
+
 import pytest
 
 from grasp_planner import resources
@@ -25,3 +27,13 @@ def test_an_installed_share_directory_is_searched_after_the_checkout(tmp_path, m
     installed.parent.mkdir(parents=True)
     installed.write_text("planner: {}\n")
     assert resources.resource_path("config", "planner.yaml") == installed
+
+
+def test_one_code_version_names_the_package_version_and_the_checkout():
+    import grasp_planner
+    from grasp_planner.version import code_version
+
+    version = code_version()
+    assert version.startswith(grasp_planner.__version__)
+    if (Path(grasp_planner.__file__).resolve().parent.parent / ".git").exists():
+        assert "+" in version and len(version.split("+", 1)[1]) >= 7

@@ -21,8 +21,9 @@ from grasp_planner.data.dataset_config import DatasetConfig
 from grasp_planner.data.mesh_loader import load_mesh_file, mesh_files
 from grasp_planner.data.objects import procedural_object
 from grasp_planner.data.render import synthesize_views
-from grasp_planner.data.shards import (LABEL_NAMES, SHARDS_DIR, Shard, code_version, finished_shards,
+from grasp_planner.data.shards import (LABEL_NAMES, SHARDS_DIR, Shard, finished_shards,
                                        read_manifest, shard_path, write_manifest, write_shard)
+from grasp_planner.version import code_version
 
 #: stages timed per object (seconds), the profile bench_generate.py reports
 STAGES = ("object", "qualify", "sim", "render", "write")

@@ -195,7 +195,7 @@ def grow_store(store, n_objects: int, seed: int = 0, workers: int = 2, append: b
     """
     from tqdm import tqdm
 
-    from grasp_planner.data.shards import code_version
+    from grasp_planner.version import code_version
 
     store = Path(store)
     run = run_configs(sim_config_path, world_config_path, grasps)

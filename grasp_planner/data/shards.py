@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,23 +174,6 @@ def read_shard(path, images: bool = True) -> Shard:
 def finished_shards(out_dir) -> list[Path]:
     """Completed shard files under ``<out>/shards`` (``*.h5``, never ``*.h5.tmp``), sorted by name."""
     return sorted((Path(out_dir) / SHARDS_DIR).glob("obj_*.h5"))
-
-
-def code_version() -> str:
-    """``git describe --always --dirty`` of the source tree, else the installed package version."""
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=here,
-                             capture_output=True, text=True, timeout=10)
-        if out.returncode == 0 and out.stdout.strip():
-            return "git:" + out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return "grasp_planner " + version("grasp_planner")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def write_manifest(out_dir, seed: int, config: dict, version: str, shards: list, failures: list | None = None,

@@ -13,7 +13,8 @@ import torch
 from grasp_planner.learning.features import DepthNormalization, PoseEncoding
 from grasp_planner.learning.model import GraspCNN
 from grasp_planner.learning.model_card import ARCHITECTURES, ModelCard
-from grasp_planner.learning.run_dir import code_version, load_run
+from grasp_planner.learning.run_dir import load_run
+from grasp_planner.version import code_version
 
 OPSET = 17
 

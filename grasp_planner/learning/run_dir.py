@@ -9,29 +9,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import torch
 
-import grasp_planner
 from grasp_planner.learning.model import GraspCNN
 
 RUN_CONFIG = "run.json"
 WEIGHTS = "model.pt"
 METRICS = "metrics.json"
-
-
-def code_version() -> str:
-    """Package version plus the git commit (``+dirty`` with local changes) when in a checkout."""
-    version = grasp_planner.__version__
-    root = Path(grasp_planner.__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        return f"{version}+{commit}" if commit else version
-    except (OSError, subprocess.SubprocessError):
-        return version
 
 
 def load_state_dict(path, device="cpu") -> dict:

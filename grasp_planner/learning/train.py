@@ -21,7 +21,8 @@ from grasp_planner.learning.features import DepthNormalization, PoseEncoding
 from grasp_planner.learning.model import GraspCNN
 from grasp_planner.learning.model_card import ARCHITECTURES
 from grasp_planner.learning.quarter_turns import ALLOWED as VIEW_COUNTS
-from grasp_planner.learning.run_dir import METRICS, RUN_CONFIG, WEIGHTS, code_version, load_state_dict
+from grasp_planner.learning.run_dir import METRICS, RUN_CONFIG, WEIGHTS, load_state_dict
+from grasp_planner.version import code_version
 
 #: the evaluated parts, in table order; "train" is the training images x training poses
 PARTS = ("train", "new_images", "new_poses", "unseen")

@@ -1,4 +1,7 @@
 """End-to-end generation with real Klamp't: resume after a kill, process pool and Ray give the same shards."""
+import dataclasses
+import shutil
+
 import numpy as np
 import pytest
 
@@ -80,3 +83,26 @@ def test_ray_on_two_local_cpus_gives_the_same_shards_as_the_pool(uninterrupted, 
     finally:
         ray.shutdown()
     _assert_same(_contents(uninterrupted), _contents(tmp_path))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"seed": 6}, "seed 5"),
+    ({"config": dataclasses.replace(TINY, grasps_per_object=4)}, "other dataset or sim settings"),
+    ({"objects": "procedural:4"}, "procedural:3"),
+])
+def test_resume_with_another_seed_config_or_source_is_refused(uninterrupted, tmp_path, change, message):
+    out = tmp_path / "copy"
+    shutil.copytree(uninterrupted, out)
+    kwargs = {"objects": OBJECTS, "config": TINY, "seed": 5, **change}
+    with pytest.raises(ValueError, match=message):
+        generate_dataset(kwargs.pop("objects"), out, workers=1, resume=True, progress=False, **kwargs)
+
+
+def test_a_corrupt_shard_is_regenerated_on_resume(uninterrupted, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(uninterrupted, out)
+    victim = finished_shards(out)[1]
+    victim.write_bytes(victim.read_bytes()[:200])  # truncated
+    summary = generate_dataset(OBJECTS, out, workers=1, config=TINY, seed=5, resume=True, progress=False)
+    assert summary.written == [int(victim.stem.split("_")[1])]
+    _assert_same(_contents(uninterrupted), _contents(out))

@@ -106,4 +106,7 @@ def run(args) -> int:
           f"{summary.images} images; manifest {summary.manifest}")
     for failure in summary.failures:
         print(f"  skipped object {failure['object_index']}: {failure['error']}")
+    if summary.failures and not summary.written and not summary.resumed:
+        print(f"generate: every object was skipped ({len(summary.failures)}); nothing was generated", file=sys.stderr)
+        return 1
     return 0

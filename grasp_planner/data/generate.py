@@ -8,8 +8,10 @@ the same shards.
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -21,8 +23,8 @@ from grasp_planner.data.dataset_config import DatasetConfig
 from grasp_planner.data.mesh_loader import load_mesh_file, mesh_files
 from grasp_planner.data.objects import procedural_object
 from grasp_planner.data.render import synthesize_views
-from grasp_planner.data.shards import (LABEL_NAMES, SHARDS_DIR, Shard, finished_shards,
-                                       read_manifest, shard_path, write_manifest, write_shard)
+from grasp_planner.data.shards import (LABEL_NAMES, SHARDS_DIR, Shard, ShardError, finished_shards,
+                                       read_manifest, read_shard, shard_path, write_manifest, write_shard)
 from grasp_planner.version import code_version
 
 #: stages timed per object (seconds), the profile bench_generate.py reports
@@ -208,18 +210,24 @@ def generate_dataset(objects: str, out_dir, workers: int = 1, config: DatasetCon
     if done_before and not resume:
         raise ValueError(f"{out_dir} already holds {len(done_before)} finished shards; pass --resume to "
                          f"finish that run or choose an empty --out")
+    configs = {"dataset": config.to_dict(), "sim": sim_config.to_dict()}
     if resume and (out_dir / "manifest.json").exists():
-        previous = read_manifest(out_dir)
-        if previous.get("seed") != seed:
-            raise ValueError(f"{out_dir}: --resume with --seed {seed} but the dataset was made with seed "
-                             f"{previous.get('seed')}")
+        _check_resumable(read_manifest(out_dir), out_dir, seed, configs, objects)
     (out_dir / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
     for stale in (out_dir / SHARDS_DIR).glob("*.h5.tmp"):  # half shards of a killed run
         stale.unlink()
+    for path in finished_shards(out_dir):  # a corrupt shard is regenerated, not kept
+        try:
+            read_shard(path, images=False)
+        except (ShardError, OSError):
+            print(f"generate: {path} is corrupt; regenerating it", file=sys.stderr)
+            path.unlink()
+    version = code_version()
+    # written at the start (and again at the end): a killed run can be checked and resumed
+    write_manifest(out_dir, seed, configs, version, finished_shards(out_dir), [], objects)
     tasks = [ObjectTask(i, seed, path, config.to_dict(), sim_config.to_dict())
              for i, path in items if not shard_path(out_dir, i).exists()]
     summary = GenerationSummary(resumed=len(items) - len(tasks))
-    version = code_version()
     if cluster:
         results = _results_ray(tasks, cluster)
     elif workers > 1:
@@ -253,9 +261,23 @@ def generate_dataset(objects: str, out_dir, workers: int = 1, config: DatasetCon
         bar.update(1)
     bar.close()
     summary.wall_s = time.perf_counter() - start
-    summary.manifest = write_manifest(out_dir, seed, {"dataset": config.to_dict(), "sim": sim_config.to_dict()},
-                                      version, finished_shards(out_dir), summary.failures, objects)
+    summary.manifest = write_manifest(out_dir, seed, configs, version, finished_shards(out_dir), summary.failures,
+                                      objects)
     return summary
+
+
+def _check_resumable(previous: dict, out_dir: Path, seed: int, configs: dict, objects: str) -> None:
+    """--resume continues only the same run: same seed, configs and object source (ValueError naming the file)."""
+    where = out_dir / "manifest.json"
+    if previous.get("seed") != seed:
+        raise ValueError(f"{where}: --resume with --seed {seed} but the dataset was made with seed "
+                         f"{previous.get('seed')}")
+    if previous.get("config") != json.loads(json.dumps(configs)):
+        raise ValueError(f"{where}: --resume with other dataset or sim settings than the dataset was made with; "
+                         f"use the same --config or another --out")
+    if previous.get("objects", objects) != objects:
+        raise ValueError(f"{where}: --resume with --objects {objects!r} but the dataset was made from "
+                         f"{previous.get('objects')!r}")
 
 
 def _with_version(shard: Shard, version: str) -> Shard:

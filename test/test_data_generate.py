@@ -106,3 +106,18 @@ def test_a_corrupt_shard_is_regenerated_on_resume(uninterrupted, tmp_path):
     summary = generate_dataset(OBJECTS, out, workers=1, config=TINY, seed=5, resume=True, progress=False)
     assert summary.written == [int(victim.stem.split("_")[1])]
     _assert_same(_contents(uninterrupted), _contents(out))
+
+
+def test_the_cli_exits_non_zero_when_every_object_was_skipped(tmp_path):
+    import subprocess
+    import sys
+
+    meshes = tmp_path / "meshes"
+    meshes.mkdir()
+    (meshes / "broken.off").write_text("OFF\nthis is not a mesh\n")
+    out = subprocess.run([sys.executable, "-m", "grasp_planner.cli", "generate", "--objects", str(meshes),
+                          "--skip-bad-meshes", "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress",
+                          "--config", str(resource_path("config", "dataset_tiny.yaml"))],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert "every object was skipped" in out.stderr and "Traceback" not in out.stderr

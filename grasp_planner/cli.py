@@ -35,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"grasp-planner {ns.command}", description=text)
     module.add_arguments(parser)
-    return int(module.run(parser.parse_args(argv[1:])) or 0)
+    try:
+        return int(module.run(parser.parse_args(argv[1:])) or 0)
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback (finished shards and batches are kept)
+        print(f"grasp-planner {ns.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

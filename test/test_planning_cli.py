@@ -31,7 +31,7 @@ def test_demo_writes_a_png_per_scene_and_a_summary(card, tmp_path, capsys):
 def test_demo_without_a_model_says_what_is_missing(tmp_path, capsys):
     missing = tmp_path / "grasp_cnn.json"
     assert main(["demo", "--out", str(tmp_path / "d"), "--model", str(missing)]) == 2
-    assert "grasp_cnn.json" in capsys.readouterr().out
+    assert "grasp_cnn.json" in capsys.readouterr().err  # errors go to stderr
 
 
 def test_plan_command_plans_one_scene_file(card, tmp_path):

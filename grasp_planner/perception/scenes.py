@@ -224,11 +224,20 @@ def save_scene(scene: Scene, path) -> None:
 
 
 def load_scene(path) -> Scene:
-    """A bundled scene: depth back in metres, objects rebuilt from their procedural ids."""
-    with np.load(path) as data:
+    """A bundled scene: depth back in metres, objects rebuilt from their procedural ids.
+
+    ValueError naming the file for anything that is not such a scene (planning.scene_io's rules).
+    """
+    from grasp_planner.planning.scene_io import depth_from_mm, open_scene_npz
+
+    with open_scene_npz(path) as data:
+        missing = [k for k in ("object_ids", "object_seed", "depth_mm", "camera", "T_camera_world",
+                               "T_world_objects", "initial_pose", "description", "tilt_deg") if k not in data.files]
+        if missing:
+            raise ValueError(f"scene file {path}: missing field(s) {missing}")
         ids = tuple(int(i) for i in data["object_ids"])
         seed = int(data["object_seed"])
-        depth = data["depth_mm"].astype(np.float32) / 1000.0
+        depth = depth_from_mm(data, path)
         return Scene(depth, PinholeCamera.from_array(data["camera"]), Pose.from_matrix(data["T_camera_world"]),
                      tuple(procedural_object(i, seed) for i in ids),
                      tuple(Pose.from_matrix(m) for m in data["T_world_objects"]),

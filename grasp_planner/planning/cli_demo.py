@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -35,12 +36,12 @@ def run(args) -> int:
 
     if not Path(args.model).is_file():
         print(f"error: model card {args.model} not found. The demo needs the shipped model "
-              f"(models/grasp_cnn.json with its ONNX files); pass --model to use another.")
+              f"(models/grasp_cnn.json with its ONNX files); pass --model to use another.", file=sys.stderr)
         return 2
     try:
         planner = GraspPlanner.from_config(args.model, PlannerConfig.load(args.config))
     except ValueError as err:
-        print(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     summary = []

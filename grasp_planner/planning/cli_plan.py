@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from grasp_planner.planning.config import PlannerConfig
@@ -41,7 +42,7 @@ def run(args) -> int:
         planner = GraspPlanner.from_config(args.model, PlannerConfig.load(args.config))
         scene = load_depth_scene(args.scene)
     except ValueError as err:
-        print(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
         return 2
     initial = None if args.no_initial_pose else scene.initial_pose
     result = planner.plan(scene.depth, scene.camera, initial, n_candidates=args.candidates,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+import zipfile
 
 import numpy as np
 
@@ -28,22 +29,53 @@ class DepthScene:
     initial_pose: Pose | None      # camera frame
 
 
-def load_depth_scene(path) -> DepthScene:
-    """Read a scene ``.npz``; ValueError naming the file and the missing or bad key."""
+def open_scene_npz(path):
+    """``np.load`` of a scene ``.npz`` that refuses, naming the file, what is not one.
+
+    Empty, truncated or non-zip files and a ``.npy`` renamed to ``.npz`` raise ValueError; pickles
+    are never loaded.
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"scene file {path} does not exist")
-    with np.load(path, allow_pickle=False) as data:
+    if path.stat().st_size == 0:
+        raise ValueError(f"scene file {path} is empty")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"scene file {path} is not a readable .npz archive ({exc})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"scene file {path} holds a single array (.npy), not a .npz archive of named arrays")
+    return data
+
+
+def depth_from_mm(data, path) -> np.ndarray:
+    """``depth_mm`` (uint16 millimetres, as a 16UC1 camera sends it) in metres; other types refused."""
+    raw = data["depth_mm"]
+    if raw.dtype != np.uint16:
+        raise ValueError(f"scene file {path}: 'depth_mm' must be uint16 millimetres, got {raw.dtype}")
+    return raw.astype(np.float32) / 1000.0
+
+
+def load_depth_scene(path) -> DepthScene:
+    """Read a scene ``.npz``; ValueError naming the file and the missing or bad key."""
+    path = Path(path)
+    data = open_scene_npz(path)
+    try:
         if "depth" in data.files:
             depth = np.asarray(data["depth"], dtype=np.float32)
         elif "depth_mm" in data.files:
-            depth = np.asarray(data["depth_mm"], dtype=np.float32) / 1000.0
+            depth = depth_from_mm(data, path)
         else:
             raise ValueError(f"scene file {path} has neither 'depth' (m) nor 'depth_mm' (uint16 mm)")
         if "camera" not in data.files:
             raise ValueError(f"scene file {path} has no 'camera' [fx, fy, cx, cy, width, height]")
         camera = PinholeCamera.from_array(data["camera"])
         initial = Pose.from_matrix(data["initial_pose"]) if "initial_pose" in data.files else None
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:  # a member cut short inside the archive
+        raise ValueError(f"scene file {path} is truncated or corrupt ({exc})") from None
+    finally:
+        data.close()
     return DepthScene(path.stem, depth, camera, initial)
 
 

@@ -81,7 +81,12 @@ def run(args) -> int:
     for ax in axes[0, 2:]:
         ax.axis("off")
     for ax, meta in zip(axes[1], examples):
-        shard = read_shard(meta.path)
+        ax.axis("off")
+        try:
+            shard = read_shard(meta.path)
+        except (ShardError, OSError, ValueError) as exc:  # corrupt image bytes: name the shard, carry on
+            print(f"stats: {meta.path}: images unreadable ({str(exc).splitlines()[0]}); not drawn", file=sys.stderr)
+            continue
         m = int(rng.integers(len(shard.T_cam_obj)))
         depth = np.where(shard.depth[m] > 0, shard.depth[m], np.nan)
         ax.imshow(depth, cmap="viridis")
@@ -93,7 +98,6 @@ def run(args) -> int:
         ax.set_xlim(0, shard.depth.shape[2] - 1)
         ax.set_ylim(shard.depth.shape[1] - 1, 0)
         ax.set_title(f"{shard.object_name} view {m}", fontsize=8)
-        ax.axis("off")
     for ax in axes[1, len(examples):]:
         ax.axis("off")
     fig.suptitle("hand origin + approach arrow: green robust, orange loose, red failed", fontsize=9)

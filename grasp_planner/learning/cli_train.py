@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import sys
 from pathlib import Path
 
 
@@ -55,6 +57,19 @@ def comparison_table(results: list[dict]) -> str:
 
 
 def run(args) -> int:
+    """Train; every user error (data, config, weights) is one line on stderr, exit 2, and no half-made run folder."""
+    out = Path(args.out)
+    existed = out.exists()
+    try:
+        return _run(args)
+    except (ValueError, FileNotFoundError, KeyError, OSError) as exc:
+        print(f"train: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        if not existed and out.exists():
+            shutil.rmtree(out)
+        return 2
+
+
+def _run(args) -> int:
     import torch
 
     from grasp_planner.learning.dataset import load_database
@@ -73,6 +88,10 @@ def run(args) -> int:
                                      resample_failed=args.resample_failed, lr_schedule=args.lr_schedule,
                                      augment_views=args.augment_views)
                for a in archs]
+    if args.init_weights and not Path(args.init_weights).is_file():
+        raise FileNotFoundError(f"--init-weights {args.init_weights}: file not found")
+    if not Path(args.data).is_dir():
+        raise FileNotFoundError(f"--data {args.data}: no such dataset folder")
     objects = load_database(args.data, DepthNormalization(**configs[0].depth_normalization))
     out = Path(args.out)
     if configs[0].blind_negatives > 0:

@@ -81,9 +81,19 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path, **overrides) -> "TrainConfig":
         """Read a YAML file of TrainConfig keys; ``overrides`` that are not None win."""
-        data = yaml.safe_load(Path(path).read_text()) or {} if path else {}
+        data = {}
+        if path:
+            try:
+                data = yaml.safe_load(Path(path).read_text())
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = f" at line {mark.line + 1}" if mark is not None else ""
+                raise ValueError(f"{path}: malformed YAML{where}") from None
+            if data is None:
+                raise ValueError(f"{path}: empty training config (write the settings, or leave --config out "
+                                 f"for the defaults)")
         if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping of training settings")
+            raise ValueError(f"{path}: expected a mapping of training settings, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

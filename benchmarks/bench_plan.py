@@ -5,7 +5,7 @@
 
 Networks: the paper's mix-in CNN at 128x128 (full layer sizes, so full compute), exported by
 learning/export.py and run by onnxruntime with one thread, twice: ``peaked`` (random encoder, a
-hand-set head with one known optimum 3 cm above the object, planning/peaked_model.py: runs
+hand-set head with one known optimum 3 cm above the object, test/peaked_model.py: runs
 converge as on a trained net) and ``random`` (all random, FC1's pose columns x300 as in
 shared/notes/cnn-planner-perf.md: the score is unbounded, runs end when the line search stalls).
 
@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -43,14 +44,15 @@ def build_models(out_dir: Path, seed: int, peak_depth_m: float) -> dict[str, Pat
 
     from grasp_planner.learning.export import export_model
     from grasp_planner.learning.model import GraspCNN
-    from grasp_planner.planning.peaked_model import export_peaked_model
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))  # the tests' scaffolding
+    from peaked_model import export_peaked_model
 
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     model = GraspCNN("paper")
     with torch.no_grad():
         model.head.fc1.weight[:, model.feature_size:] *= 300.0
-    from grasp_planner.learning.model_card import ModelCard
+    from grasp_planner.contract.model_card import ModelCard
     peaked = export_peaked_model(out_dir / "peaked_cnn.onnx", peak_depth_m, seed)
     turned = ModelCard.load(peaked)
     turned.quarter_turns = 4  # same ONNX files, scored as the shipped card says: mean over 4 turns
@@ -62,7 +64,7 @@ def naive_optimize(session, card, depth, camera, T0, config):
     """Full network per function value, scipy 2-point differences: the way the planner avoids."""
     from scipy.optimize import minimize
 
-    from grasp_planner.learning.features import normalize_depth, pose_features
+    from grasp_planner.contract.features import normalize_depth, pose_features
     from grasp_planner.planning.optimize import PoseCoordinates
 
     opt = config.optimizer
@@ -98,7 +100,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("out/bench_plan"), help="JSON, PNG and the model")
     args = parser.parse_args()
 
-    from grasp_planner.learning.onnx_models import open_session
+    from grasp_planner.contract.onnx_models import open_session
     from grasp_planner.planning import PlannerConfig, optimize
     from grasp_planner.planning.optimize import prepare_image, optimize_prepared
     from grasp_planner.planning.scene_io import generated_scene

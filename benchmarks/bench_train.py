@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from grasp_planner.learning.dataset import load_database, make_batch, make_split
-from grasp_planner.learning.features import DepthNormalization, PoseEncoding
+from grasp_planner.contract.features import DepthNormalization, PoseEncoding
 from grasp_planner.learning.model import GraspCNN
 from grasp_planner.learning.synthetic_db import write_synthetic_database
 from grasp_planner.learning.train import resolve_device

@@ -21,8 +21,8 @@ import numpy as np
 
 from grasp_planner.learning.dataset import (evaluation_groups, load_database, make_batch, make_split,
                                             tally_per_object)
-from grasp_planner.learning.model_card import ModelCard
-from grasp_planner.learning.onnx_models import open_card_sessions
+from grasp_planner.contract.model_card import ModelCard
+from grasp_planner.contract.onnx_models import open_card_sessions
 
 PARTS = ("train", "new_images", "new_poses", "unseen")
 

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from eval_model_accuracy import parts_from_written_split
 from grasp_planner.learning import dataset as ds
 from grasp_planner.learning.model import GraspCNN
-from grasp_planner.learning.model_card import ModelCard
+from grasp_planner.contract.model_card import ModelCard
 from grasp_planner.learning.train import load_initial_weights
 from grasp_planner.plotting import save_figure
 

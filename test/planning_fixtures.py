@@ -1,4 +1,4 @@
-"""Shared pieces of the planning tests: a top-down scene and the peaked CNN (planning/peaked_model.py).
+"""Shared pieces of the planning tests: a top-down scene and the peaked CNN (test/peaked_model.py).
 
 Not a test module (no ``test_`` prefix); the planning tests import it.
 """
@@ -9,7 +9,7 @@ import numpy as np
 from grasp_planner.camera import PinholeCamera
 from grasp_planner.data.objects import procedural_object
 from grasp_planner.data.render import synthesize_views
-from grasp_planner.planning.peaked_model import export_peaked_model
+from peaked_model import export_peaked_model
 
 SCENE_SEED = 1234
 

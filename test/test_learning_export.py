@@ -8,10 +8,10 @@ import torch
 
 from grasp_planner.learning.dataset import evaluation_groups, load_database, make_batch, make_split
 from grasp_planner.learning.export import export_model
-from grasp_planner.learning.features import DepthNormalization
+from grasp_planner.contract.features import DepthNormalization
 from grasp_planner.learning.model import GraspCNN
-from grasp_planner.learning.model_card import ModelCard, ModelCardError
-from grasp_planner.learning.onnx_models import ModelFileError, open_session
+from grasp_planner.contract.model_card import ModelCard, ModelCardError
+from grasp_planner.contract.onnx_models import ModelFileError, open_session
 from grasp_planner.learning.parity import parity_errors
 from grasp_planner.learning.synthetic_db import write_synthetic_database
 

@@ -11,7 +11,7 @@ from grasp_planner.cli import main as cli_main
 from grasp_planner.learning.dataset import (FAILED, ROBUST, ObjectData, load_database, make_batch, make_split,
                                             training_groups)
 from grasp_planner.learning.export import export_run
-from grasp_planner.learning.features import DepthNormalization, PoseEncoding, pose_features
+from grasp_planner.contract.features import DepthNormalization, PoseEncoding, pose_features
 from grasp_planner.learning.parity import max_parity_error
 from grasp_planner.learning.run_dir import load_state_dict
 from grasp_planner.learning.synthetic_db import write_synthetic_database

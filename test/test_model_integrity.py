@@ -8,8 +8,8 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from grasp_planner.learning.model_card import ModelCard, ModelCardError
-from grasp_planner.learning.onnx_models import ModelFileError
+from grasp_planner.contract.model_card import ModelCard, ModelCardError
+from grasp_planner.contract.onnx_models import ModelFileError
 from grasp_planner.planning.scorer import GraspScorer
 
 MODELS = Path(__file__).resolve().parent.parent / "models"

@@ -1,1 +1,1 @@
-"""The mix-in CNN: features, model, training, evaluation and ONNX export."""
+"""The mix-in CNN: model, training, evaluation and ONNX export (torch). What the planner shares with it is grasp_planner.contract."""

@@ -73,7 +73,7 @@ def _run(args) -> int:
     import torch
 
     from grasp_planner.learning.dataset import load_database
-    from grasp_planner.learning.features import DepthNormalization
+    from grasp_planner.contract.features import DepthNormalization
     from grasp_planner.learning.plots import plot_comparison
     from grasp_planner.learning.train import TrainConfig, json_safe, train
 

@@ -24,8 +24,8 @@ import numpy as np
 from tqdm import tqdm
 
 from grasp_planner.data.shards import finished_shards, read_shard
-from grasp_planner.learning.features import DepthNormalization, PoseEncoding, normalize_depth, pose_features_per_camera
-from grasp_planner.learning.quarter_turns import view_image, view_poses
+from grasp_planner.contract.features import DepthNormalization, PoseEncoding, normalize_depth, pose_features_per_camera
+from grasp_planner.contract.quarter_turns import view_image, view_poses
 
 # GraspLabel values of the shard format (sim/labels.py). Not imported: grasp_planner.sim's __init__
 # loads the Klamp't simulator, and training must run where Klamp't is not installed (GPU machines).
@@ -203,7 +203,7 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
     """Assemble a batch from ``(object position, image, grasp indices)`` groups.
 
     ``quarter_turn``: the same samples seen by the camera turned ``k`` quarter turns about its axis
-    (images ``np.rot90``-ed, poses moved to the turned frame; :mod:`learning.quarter_turns`).
+    (images ``np.rot90``-ed, poses moved to the turned frame; :mod:`contract.quarter_turns`).
     ``views``: instead, one view per group, 0..7 (``k + 4 * mirrored``; training augmentation).
     ``with_depth=False``: poses and targets only, for callers that hold the images' features already.
     """

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import torch
 
-from grasp_planner.learning.features import DepthNormalization, PoseEncoding
+from grasp_planner.contract.features import DepthNormalization, PoseEncoding
 from grasp_planner.learning.model import GraspCNN
-from grasp_planner.learning.model_card import ARCHITECTURES, ModelCard
+from grasp_planner.contract.model_card import ARCHITECTURES, ModelCard
 from grasp_planner.learning.run_dir import load_run
 from grasp_planner.version import code_version
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from grasp_planner.learning.features import PoseEncoding
-from grasp_planner.learning.model_card import ARCHITECTURES
+from grasp_planner.contract.features import PoseEncoding
+from grasp_planner.contract.model_card import ARCHITECTURES
 
 CONV_CHANNELS = 50
 CONV_KERNELS = (5, 5, 4, 2)

@@ -5,8 +5,8 @@ import numpy as np
 import torch
 
 from grasp_planner.learning.model import GraspCNN
-from grasp_planner.learning.model_card import ModelCard
-from grasp_planner.learning.onnx_models import open_card_sessions
+from grasp_planner.contract.model_card import ModelCard
+from grasp_planner.contract.onnx_models import open_card_sessions
 from grasp_planner.learning.run_dir import load_run
 
 

@@ -17,10 +17,10 @@ import yaml
 from tqdm import tqdm
 
 from grasp_planner.learning import dataset as ds
-from grasp_planner.learning.features import DepthNormalization, PoseEncoding
+from grasp_planner.contract.features import DepthNormalization, PoseEncoding
 from grasp_planner.learning.model import GraspCNN
-from grasp_planner.learning.model_card import ARCHITECTURES
-from grasp_planner.learning.quarter_turns import ALLOWED as VIEW_COUNTS
+from grasp_planner.contract.model_card import ARCHITECTURES
+from grasp_planner.contract.quarter_turns import ALLOWED as VIEW_COUNTS
 from grasp_planner.learning.run_dir import METRICS, RUN_CONFIG, WEIGHTS, load_state_dict
 from grasp_planner.version import code_version
 
@@ -51,7 +51,7 @@ class TrainConfig:
     #: such as models/grasp_cnn.onnx) to start from; None: random init
     init_weights: str | None = None
     #: random views per training image: 1 (as rendered), 4 (+ quarter turns) or 8 (+ mirror images);
-    #: learning.quarter_turns says why every view is an equally valid sample
+    #: contract.quarter_turns says why every view is an equally valid sample
     augment_views: int = 1
     unseen_fraction: float = 0.1
     new_image_fraction: float = 0.1

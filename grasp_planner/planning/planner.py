@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from grasp_planner.camera import PinholeCamera
-from grasp_planner.learning.quarter_turns import is_turnable
+from grasp_planner.contract.quarter_turns import is_turnable
 from grasp_planner.pose import Pose
 from grasp_planner.planning.config import PlannerConfig
 from grasp_planner.planning.minimize import OptimizationStatus

@@ -13,10 +13,10 @@ import numpy as np
 import onnxruntime as ort
 
 from grasp_planner.camera import PinholeCamera
-from grasp_planner.learning.features import normalize_depth, pose_features
-from grasp_planner.learning.model_card import ModelCard
-from grasp_planner.learning.onnx_models import ModelFileError, open_session
-from grasp_planner.learning.quarter_turns import check_turnable, turned_images, turned_poses
+from grasp_planner.contract.features import normalize_depth, pose_features
+from grasp_planner.contract.model_card import ModelCard
+from grasp_planner.contract.onnx_models import ModelFileError, open_session
+from grasp_planner.contract.quarter_turns import check_turnable, turned_images, turned_poses
 from grasp_planner.planning.split_head import SplitHead, split_head
 
 #: largest |split - plain| logit difference accepted before the split head is trusted

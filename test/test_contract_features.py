@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from grasp_planner.camera import PinholeCamera
-from grasp_planner.learning.features import (DepthNormalization, PoseEncoding, features_to_pose, normalize_depth,
+from grasp_planner.contract.features import (DepthNormalization, PoseEncoding, features_to_pose, normalize_depth,
                                              pose_features)
 from grasp_planner.pose import rpy_to_matrix
 
@@ -92,8 +92,8 @@ def test_pose_features_reject_wrong_shapes_naming_the_input():
 
 
 def test_numpy_side_imports_without_torch_and_training_data_without_klampt():
-    code = ("import sys; import grasp_planner.learning.features, grasp_planner.learning.model_card, "
-            "grasp_planner.learning.onnx_models, grasp_planner.learning.dataset; "
+    code = ("import sys; import grasp_planner.contract.features, grasp_planner.contract.model_card, "
+            "grasp_planner.contract.onnx_models, grasp_planner.learning.dataset; "
             "assert 'torch' not in sys.modules, 'torch imported'; "
             "assert 'klampt' not in sys.modules, 'klampt imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

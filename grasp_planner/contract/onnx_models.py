@@ -10,7 +10,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from grasp_planner.learning.model_card import FILE_KINDS, ModelCard
+from grasp_planner.contract.model_card import FILE_KINDS, ModelCard
 
 
 class ModelFileError(ValueError):

@@ -9,10 +9,10 @@ from grasp_planner.camera import PinholeCamera
 from grasp_planner.hand import kinematics as kin
 from grasp_planner.learning.dataset import ObjectData, make_batch
 from grasp_planner.learning.export import export_model
-from grasp_planner.learning.features import PoseEncoding, pose_features
+from grasp_planner.contract.features import PoseEncoding, pose_features
 from grasp_planner.learning.model import GraspCNN
-from grasp_planner.learning.model_card import ModelCard, ModelCardError
-from grasp_planner.learning.quarter_turns import (HAND_MIRROR, MIRROR, check_turnable, turn_transform, turned_images,
+from grasp_planner.contract.model_card import ModelCard, ModelCardError
+from grasp_planner.contract.quarter_turns import (HAND_MIRROR, MIRROR, check_turnable, turn_transform, turned_images,
                                                   turned_poses, view_image, view_poses)
 from grasp_planner.planning.scorer import GraspScorer
 from grasp_planner.pose import rpy_to_matrix

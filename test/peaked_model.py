@@ -2,10 +2,11 @@
 
 The encoder keeps its random (seeded) weights; the head is set by hand so that the robust logit is
 ``3 - 5 (|u| + |v| + |w - w*|)`` of the pose features (u, v: the palm's image position in
-half-image units, w: its depth in units of 0.1 m, see learning/features.py). The peak is on the
+half-image units, w: its depth in units of 0.1 m, see contract/features.py). The peak is on the
 optical axis at depth ``target_depth_m``. Exported by learning/export.py like a trained model, so
 onnxruntime, the split head and the optimizer run exactly as in use; the layers keep their full
-sizes, so timings are those of the paper's network. Not imported by the planner.
+sizes, so timings are those of the paper's network. Test scaffolding, not part of the package: the
+planning tests and benchmarks/bench_plan.py import it.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def export_peaked_model(out_path, target_depth_m: float, seed: int = 0) -> Path:
     import torch
 
     from grasp_planner.learning.export import export_model
-    from grasp_planner.learning.features import PoseEncoding
+    from grasp_planner.contract.features import PoseEncoding
     from grasp_planner.learning.model import GraspCNN
 
     torch.manual_seed(seed)

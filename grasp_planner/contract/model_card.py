@@ -16,7 +16,7 @@ Layout (``format_version`` 1)::
 
 ``quarter_turns`` (optional, default 1): score every pose on this many views of the image (4: the
 quarter turns; 8: those and their mirror images) and average the logits
-(:mod:`grasp_planner.learning.quarter_turns`); the ONNX files are the plain
+(:mod:`grasp_planner.contract.quarter_turns`); the ONNX files are the plain
 network either way. File names in ``files`` are relative to the card's folder.
 """
 from __future__ import annotations
@@ -26,8 +26,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grasp_planner.learning.features import DepthNormalization, PoseEncoding
-from grasp_planner.learning.quarter_turns import ALLOWED as QUARTER_TURNS
+from grasp_planner.contract.features import DepthNormalization, PoseEncoding
+from grasp_planner.contract.quarter_turns import ALLOWED as QUARTER_TURNS
 
 CARD_FORMAT = "grasp_planner.model_card"
 CARD_VERSION = 1

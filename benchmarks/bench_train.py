@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,9 +29,11 @@ import torch
 from grasp_planner.learning.dataset import load_database, make_batch, make_split
 from grasp_planner.contract.features import DepthNormalization, PoseEncoding
 from grasp_planner.learning.model import GraspCNN
-from grasp_planner.learning.synthetic_db import write_synthetic_database
 from grasp_planner.learning.train import resolve_device
 from grasp_planner.plotting import save_figure
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))  # the tests' scaffolding
+from synthetic_db import write_synthetic_database  # noqa: E402
 
 SAMPLES_PER_STEP = 64
 

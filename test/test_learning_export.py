@@ -13,7 +13,7 @@ from grasp_planner.learning.model import GraspCNN
 from grasp_planner.contract.model_card import ModelCard, ModelCardError
 from grasp_planner.contract.onnx_models import ModelFileError, open_session
 from grasp_planner.learning.parity import parity_errors
-from grasp_planner.learning.synthetic_db import write_synthetic_database
+from synthetic_db import write_synthetic_database
 
 torch.set_num_threads(1)
 PARITY_TOL = 1e-4

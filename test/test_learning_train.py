@@ -14,10 +14,11 @@ from grasp_planner.learning.export import export_run
 from grasp_planner.contract.features import DepthNormalization, PoseEncoding, pose_features
 from grasp_planner.learning.parity import max_parity_error
 from grasp_planner.learning.run_dir import load_state_dict
-from grasp_planner.learning.synthetic_db import write_synthetic_database
-from grasp_planner.learning.toy import blob_image, toy_error, train_toy
 from grasp_planner.learning.train import TrainConfig, train
 from grasp_planner.sim.labels import GraspLabel
+
+from synthetic_db import write_synthetic_database
+from toy_network import blob_image, toy_error, train_toy
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
@@ -91,17 +92,6 @@ def test_batch_pose_features_equal_the_single_camera_features_the_planner_uses(o
         expected = pose_features(objects[i].T_cam_obj[m] @ objects[i].T_obj_hand[grasps], camera, encoding)
         np.testing.assert_array_equal(batch.pose[batch.image_index == b], expected)
         np.testing.assert_array_equal(batch.depth[b, 0], objects[i].depth[m])
-
-
-def test_a_batch_without_depth_has_the_same_samples(objects):
-    """Callers holding the images' features already (benchmarks/upper_layer_probe.py) skip the images."""
-    split = make_split(objects, seed=0)
-    groups = training_groups(split, objects, grasps_per_image=5, rng=np.random.default_rng(1))[:6]
-    full = make_batch(objects, groups, PoseEncoding("rot6d"))
-    light = make_batch(objects, groups, PoseEncoding("rot6d"), with_depth=False)
-    assert light.depth is None
-    for name in ("image_index", "pose", "target", "object_position"):
-        np.testing.assert_array_equal(getattr(light, name), getattr(full, name))
 
 
 def test_objects_with_too_few_robust_grasps_are_skipped(objects):

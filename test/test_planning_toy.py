@@ -1,6 +1,6 @@
 """The paper's toy problem (Sec. IV-A, Fig. 7): ascending a learned blob score from a start ends on a blob.
 
-The toy network (learning/toy.py) is trained here, exported to ONNX and scored with onnxruntime,
+The toy network (test/toy_network.py) is trained here, exported to ONNX and scored with onnxruntime,
 and the planner's own optimizer core (planning/minimize.py with the scorer's one-call central
 differences) climbs its logit, exactly as the grasp optimizer does in 6-D.
 """
@@ -10,10 +10,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from grasp_planner.learning.toy import (TOY_SIZE, blob_image, normalize_xy, on_blob, toy_error,  # noqa: E402
-                                        train_toy)
 from grasp_planner.planning.minimize import Evaluation, OptimizationStatus, minimize_with_budget  # noqa: E402
 from grasp_planner.planning.scorer import central_difference, central_stencil  # noqa: E402
+
+from toy_network import TOY_SIZE, blob_image, normalize_xy, on_blob, toy_error, train_toy  # noqa: E402
 
 SEED = 0
 N_IMAGES = 4

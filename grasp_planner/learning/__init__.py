@@ -1,1 +1,4 @@
-"""The mix-in CNN: model, training, evaluation and ONNX export (torch). What the planner shares with it is grasp_planner.contract."""
+"""The mix-in CNN (torch): model, training, evaluation and ONNX export.
+
+What the planner shares with it (features, model card, view turns) is grasp_planner.contract.
+"""

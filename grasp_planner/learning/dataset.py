@@ -190,7 +190,7 @@ def make_split(objects: list[ObjectData], seed: int, min_robust: int = 10, unsee
 class Batch:
     """Image-grouped batch: B depth images and N (image, pose) samples on them (numpy)."""
 
-    depth: np.ndarray | None  # (B, 1, H, W) float32; None when built ``with_depth=False``
+    depth: np.ndarray  # (B, 1, H, W) float32
     image_index: np.ndarray  # (N,) int64 into depth
     pose: np.ndarray  # (N, D) float32
     target: np.ndarray  # (N,) int64: 1 robust, 0 failed
@@ -198,14 +198,13 @@ class Batch:
 
 
 def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarray]],
-               pose_encoding: PoseEncoding, quarter_turn: int = 0, with_depth: bool = True,
+               pose_encoding: PoseEncoding, quarter_turn: int = 0,
                views: np.ndarray | None = None) -> Batch:
     """Assemble a batch from ``(object position, image, grasp indices)`` groups.
 
     ``quarter_turn``: the same samples seen by the camera turned ``k`` quarter turns about its axis
     (images ``np.rot90``-ed, poses moved to the turned frame; :mod:`contract.quarter_turns`).
     ``views``: instead, one view per group, 0..7 (``k + 4 * mirrored``; training augmentation).
-    ``with_depth=False``: poses and targets only, for callers that hold the images' features already.
     """
     if views is None:
         if quarter_turn not in range(4):
@@ -229,10 +228,8 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
         cameras[sel] = obj.cameras[image[sel]]
         T_obj_hand[sel] = obj.T_obj_hand[grasp[sel]]
         target[sel] = obj.label[grasp[sel]] == ROBUST
-    depth = None
-    if with_depth:
-        depth = np.ascontiguousarray(np.stack([view_image(objects[i].depth[m], v)
-                                               for (i, m, _), v in zip(groups, views)])[:, None], dtype=np.float32)
+    depth = np.ascontiguousarray(np.stack([view_image(objects[i].depth[m], v)
+                                           for (i, m, _), v in zip(groups, views)])[:, None], dtype=np.float32)
     T_cam_hand = T_cam_obj @ T_obj_hand
     sample_view = np.repeat(views, sizes)
     for v in np.unique(sample_view[sample_view != 0]):  # view 0 is the image as rendered

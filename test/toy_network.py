@@ -1,4 +1,4 @@
-"""The paper's toy problem: is (x, y) on a blob of a 20x20 image? (torch; tests and demos).
+"""The paper's toy problem: is (x, y) on a blob of a 20x20 image? (torch; test scaffolding, not in the package).
 
 The paper trains a network on "a 20x20 matrix of zeroes with some rectangular blobs of ones and an
 (x, y) location -> the matrix value", reaching < 5% error, and then shows that ascending the learned

@@ -29,9 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip objects with fewer robust grasps (paper: 10)")
     parser.add_argument("--balance", choices=["per_object", "global"],
                         help="undersample failed grasps per object (paper) or over the whole database")
-    parser.add_argument("--blind-negatives", type=int, dest="blind_negatives", metavar="N",
-                        help="add up to N colliding poses per seen object as failed examples (needs Klamp't the "
-                             "first time; cached in OUT/blind_negatives.h5, which a later run into OUT reuses)")
     parser.add_argument("--init-weights", dest="init_weights", metavar="MODEL_PT",
                         help="start from an earlier run's model.pt or an exported full model (models/grasp_cnn.onnx) "
                              "of the same architecture (fine-tuning; same split seed)")
@@ -84,7 +81,7 @@ def _run(args) -> int:
                                      seed=args.seed, images_per_batch=args.images_per_batch,
                                      grasps_per_image=args.grasps_per_image, learning_rate=args.learning_rate,
                                      min_robust=args.min_robust, balance=args.balance,
-                                     blind_negatives=args.blind_negatives, init_weights=args.init_weights,
+                                     init_weights=args.init_weights,
                                      resample_failed=args.resample_failed, lr_schedule=args.lr_schedule,
                                      augment_views=args.augment_views)
                for a in archs]
@@ -94,12 +91,6 @@ def _run(args) -> int:
         raise FileNotFoundError(f"--data {args.data}: no such dataset folder")
     objects = load_database(args.data, DepthNormalization(**configs[0].depth_normalization))
     out = Path(args.out)
-    if configs[0].blind_negatives > 0:
-        from grasp_planner.learning.blind import read_blind_negatives, with_blind_negatives, write_blind_negatives
-        blind_file = out / "blind_negatives.h5"
-        if not blind_file.is_file():
-            write_blind_negatives(args.data, blind_file, configs[0].blind_negatives, configs[0].seed)
-        objects = with_blind_negatives(objects, read_blind_negatives(blind_file))
     results = []
     for config in configs:
         run_dir = out if len(configs) == 1 else out / config.architecture

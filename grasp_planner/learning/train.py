@@ -41,8 +41,6 @@ class TrainConfig:
     seed: int = 0
     min_robust: int = 10
     balance: str = "per_object"
-    #: colliding poses per object added as failed examples (learning.blind; 0 = off, the paper)
-    blind_negatives: int = 0
     #: draw each image's failed poses afresh from all unused failed grasps of the object (dataset.spare_failed)
     resample_failed: bool = False
     #: "constant" or "cosine" (decays to 0 over the epochs, per step)
@@ -260,8 +258,7 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
             tqdm.write(f"epoch {epoch}: batch loss {history[-1]['batch_loss']:.4f}, " + ", ".join(
                 f"{p} acc {s['accuracy']:.3f}" for p, s in scores.items()))
     torch.save(model.state_dict(), out_dir / WEIGHTS)
-    name = config.architecture + ("+blind" if config.blind_negatives else "")
-    results = {"architecture": name, "seen_new_images": scores["new_images"]["accuracy"],
+    results = {"architecture": config.architecture, "seen_new_images": scores["new_images"]["accuracy"],
                "seen_new_poses": scores["new_poses"]["accuracy"], "unseen": scores["unseen"]["accuracy"],
                "train": scores["train"]["accuracy"], "epochs": config.epochs, "seed": config.seed}
     metrics = {"results": results, "final": scores, "history": history, "data": counts}

@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from grasp_planner.config_schema import ConfigError
+
 #: sub-command -> (module, one-line help)
 COMMANDS = {
     "hand": ("grasp_planner.hand.cli", "draw the hand model open and closed around a box (PNG)"),
@@ -32,14 +34,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     ns, rest = top.parse_known_args(argv[:1])
     module_name, text = COMMANDS[ns.command]
-    module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"grasp-planner {ns.command}", description=text)
-    module.add_arguments(parser)
     try:
+        module = importlib.import_module(module_name)  # torch's import alone takes seconds: Ctrl-C can land here
+        parser = argparse.ArgumentParser(prog=f"grasp-planner {ns.command}", description=text)
+        module.add_arguments(parser)
         return int(module.run(parser.parse_args(argv[1:])) or 0)
     except KeyboardInterrupt:  # Ctrl-C: one line, no traceback (finished shards and batches are kept)
+        _close_progress_bars()
         print(f"grasp-planner {ns.command}: interrupted", file=sys.stderr)
         return 130
+    except ConfigError as exc:  # a config file no sub-command caught: still one line, exit 2
+        _close_progress_bars()
+        print(f"grasp-planner {ns.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _close_progress_bars() -> None:
+    """End open tqdm bars, so that the message after them starts a line of its own."""
+    tqdm_module = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm_module, "tqdm", None), "_instances", ())):
+        bar.close()
 
 
 if __name__ == "__main__":

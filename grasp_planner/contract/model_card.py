@@ -155,7 +155,9 @@ class ModelCard:
 
     @classmethod
     def load(cls, path, check_files: bool = True) -> "ModelCard":
-        """Read and validate a card; with ``check_files``, also that its three ONNX files exist.
+        """Read and validate a card; with ``check_files``, also its ONNX files (present, matching ``sha256``).
+
+        A card without ``sha256`` (written before cards held hashes) is refused when files are checked.
 
         Raises
         ------
@@ -176,7 +178,10 @@ class ModelCard:
                     raise ModelCardError(f"model card {path}: its {kind} ONNX file "
                                          f"{card.file_path(kind)} does not exist")
                 expected = card.sha256.get(kind)
-                if expected and file_sha256(card.file_path(kind)) != expected:
+                if expected is None:  # a card from before the hashes: nothing vouches for the files
+                    raise ModelCardError(f"model card {path}: no 'sha256.{kind}' for {card.file_path(kind)} "
+                                         f"(written before cards held hashes; re-export the model)")
+                if file_sha256(card.file_path(kind)) != expected:
                     raise ModelCardError(f"model card {path}: field 'sha256.{kind}' does not match "
                                          f"{card.file_path(kind)} (corrupt or replaced file; re-export the model)")
         return card

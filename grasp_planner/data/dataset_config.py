@@ -5,8 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from grasp_planner import config_schema
 from grasp_planner.resources import resource_path
 
 
@@ -50,23 +49,16 @@ class DatasetConfig:
 
     @classmethod
     def load(cls, path=None) -> "DatasetConfig":
-        """Read a dataset YAML (default config/dataset_standard.yaml); unknown keys are an error."""
+        """Read a dataset YAML (default config/dataset_standard.yaml) with the strict config reader.
+
+        Raises ConfigError (a ValueError) naming the file and key: malformed, empty, unknown or
+        missing keys, wrong types. ``sim_config`` comes back resolved against the YAML's folder.
+        """
         path = Path(path) if path is not None else resource_path("config", "dataset_standard.yaml")
-        if not path.is_file():
-            raise FileNotFoundError(f"dataset config file not found: {path}")
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: must be a mapping of keys, got {type(data).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{path}: unknown keys {unknown}; known: {sorted(known)}")
-        if data.get("sim_config"):
-            data["sim_config"] = str((path.parent / data["sim_config"]).resolve())
-        try:
-            return cls(**data)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: {exc}") from None
+        config = config_schema.load(cls, path, "dataset")
+        if config.sim_config:
+            config = dataclasses.replace(config, sim_config=str((path.parent / config.sim_config).resolve()))
+        return config
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,27 +21,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    """Export; a user error (no such run, a run of another format, a bad --out) is one stderr line, exit 2."""
+    if (args.run is None) == (args.untrained is None):
+        print("export: give either a training run folder or --untrained ARCH", file=sys.stderr)
+        return 2
+    try:
+        return _run(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"export: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
     from grasp_planner.learning.export import export_model, export_run
 
-    if (args.run is None) == (args.untrained is None):
-        print("export: give either a training run folder or --untrained ARCH")
-        return 2
     if args.untrained:
         import torch
         from grasp_planner.learning.model import GraspCNN
         torch.manual_seed(args.seed)
         card = export_model(GraspCNN(args.untrained), args.out, seed=args.seed,
                             training={"untrained": True}, quarter_turns=args.quarter_turns)
-        print(f"wrote UNTRAINED {card.file_path('full')}, encoder, head and {card.path}")
+        print(f"wrote UNTRAINED {card.file_path('full')}, encoder, head and {card.path} (with their sha256)")
         return 0
     card = export_run(args.run, args.out, quarter_turns=args.quarter_turns)
-    print(f"wrote {card.file_path('full')}, {card.file_path('encoder')}, {card.file_path('head')}, {card.path}")
+    print(f"wrote {card.file_path('full')}, {card.file_path('encoder')}, {card.file_path('head')}, {card.path} "
+          f"(with their sha256)")
     if args.check:
         from grasp_planner.learning.parity import max_parity_error
         err = max_parity_error(args.run, card.path)
         print(f"max |onnxruntime - torch| on random inputs: full {err['full']:.2e}, "
               f"encoder+head {err['split']:.2e}")
         if max(err.values()) > 1e-4:
-            print("parity check FAILED (> 1e-4)")
+            print("export: parity check FAILED (> 1e-4)", file=sys.stderr)
             return 1
     return 0

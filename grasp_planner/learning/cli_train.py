@@ -53,6 +53,30 @@ def comparison_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def check_inputs(data_dir, objects, configs) -> None:
+    """Refuse before the run folder exists what ``train`` would refuse only inside it.
+
+    One image size over all shards (the mixed sizes are named with a shard of each), a network that
+    takes that size, and ``init_weights`` that fit that network; ValueError otherwise.
+    """
+    from grasp_planner.data.shards import finished_shards
+    from grasp_planner.learning.model import GraspCNN
+    from grasp_planner.learning.train import load_initial_weights
+
+    by_size: dict[tuple, list[str]] = {}
+    for path, obj in zip(finished_shards(data_dir), objects):
+        by_size.setdefault(tuple(obj.depth.shape[1:]), []).append(path.name)
+    if len(by_size) > 1:
+        sizes = sorted(by_size.items(), key=lambda item: -len(item[1]))
+        described = ", ".join(f"{h}x{w} in {len(names)} (e.g. {names[0]})" for (h, w), names in sizes)
+        raise ValueError(f"--data {data_dir}: shards of mixed image sizes, {described}; a network takes one size")
+    size = next(iter(by_size))
+    for config in configs:
+        model = GraspCNN(config.architecture, size)  # ValueError for images too small for the encoder
+        if config.init_weights:
+            load_initial_weights(model, config.init_weights)
+
+
 def run(args) -> int:
     """Train; every user error (data, config, weights) is one line on stderr, exit 2, and no half-made run folder."""
     out = Path(args.out)
@@ -85,11 +109,14 @@ def _run(args) -> int:
                                      resample_failed=args.resample_failed, lr_schedule=args.lr_schedule,
                                      augment_views=args.augment_views)
                for a in archs]
-    if args.init_weights and not Path(args.init_weights).is_file():
-        raise FileNotFoundError(f"--init-weights {args.init_weights}: file not found")
+    if configs[0].init_weights and not Path(configs[0].init_weights).is_file():
+        raise FileNotFoundError(f"--init-weights {configs[0].init_weights}: file not found")
     if not Path(args.data).is_dir():
         raise FileNotFoundError(f"--data {args.data}: no such dataset folder")
-    objects = load_database(args.data, DepthNormalization(**configs[0].depth_normalization))
+    # no progress bar into a log: a corrupt shard's one-line error would land on the bar's line
+    objects = load_database(args.data, DepthNormalization(**configs[0].depth_normalization),
+                            progress=sys.stderr.isatty())
+    check_inputs(args.data, objects, configs)
     out = Path(args.out)
     results = []
     for config in configs:

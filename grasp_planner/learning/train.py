@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from tqdm import tqdm
 
+from grasp_planner import config_schema
 from grasp_planner.learning import dataset as ds
 from grasp_planner.contract.features import DepthNormalization, PoseEncoding
 from grasp_planner.learning.model import GraspCNN
@@ -78,26 +78,20 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path, **overrides) -> "TrainConfig":
-        """Read a YAML file of TrainConfig keys; ``overrides`` that are not None win."""
-        data = {}
+        """Read a YAML file of TrainConfig keys (None: every default); ``overrides`` that are not None win.
+
+        The file goes through the strict config reader: a malformed or empty file, an unknown key or a
+        value of the wrong type (``depth_normalization``'s keys included) raises ConfigError, a
+        ValueError whose text is one line naming the file and the key.
+        """
+        config = cls()
         if path:
-            try:
-                data = yaml.safe_load(Path(path).read_text())
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                where = f" at line {mark.line + 1}" if mark is not None else ""
-                raise ValueError(f"{path}: malformed YAML{where}") from None
-            if data is None:
-                raise ValueError(f"{path}: empty training config (write the settings, or leave --config out "
-                                 f"for the defaults)")
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping of training settings, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{path}: unknown training setting(s) {unknown}; known: {sorted(known)}")
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**data)
+            data = config_schema.read_yaml(path, "training", " (or {} for every default)")
+            if isinstance(data.get("depth_normalization"), dict):  # its keys, before __post_init__ unpacks them
+                config_schema.build(DepthNormalization, data["depth_normalization"], str(path), "depth_normalization")
+            config = config_schema.build(cls, data, str(path))
+        changes = {key: value for key, value in overrides.items() if value is not None}
+        return replace(config, **changes) if changes else config
 
 
 def json_safe(value):
@@ -177,11 +171,27 @@ def earlier_run(weights) -> dict:
 
 
 def load_initial_weights(model: GraspCNN, path) -> None:
-    """Load an earlier run's weights into ``model`` (fine-tuning); the error names the file on a mismatch."""
-    try:
-        model.load_state_dict(load_state_dict(path))
-    except RuntimeError as err:
-        raise ValueError(f"init_weights {path} does not fit the {model.architecture} network: {err}") from err
+    """Load an earlier run's weights into ``model`` (fine-tuning).
+
+    ValueError in one line naming the file: unreadable, tensors missing, extra or of another shape
+    (another architecture or image size), or values that are not finite.
+    """
+    state = load_state_dict(path)
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    extra = [k for k in state if k not in own]
+    shapes = [f"{k} {tuple(state[k].shape)} (network: {tuple(v.shape)})" for k, v in own.items()
+              if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    problems = ([f"{len(missing)} tensor(s) missing (e.g. {missing[0]})"] if missing else []) + \
+        ([f"{len(extra)} unknown (e.g. {extra[0]})"] if extra else []) + \
+        ([f"{len(shapes)} of another shape (e.g. {shapes[0]})"] if shapes else [])
+    if problems:
+        raise ValueError(f"--init-weights {path} does not fit the {model.architecture} network for "
+                         f"{model.input_size[0]}x{model.input_size[1]} images: {'; '.join(problems)}")
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ValueError(f"--init-weights {path}: non-finite values in {len(bad)} tensor(s) (e.g. {bad[0]})")
+    model.load_state_dict(state)
 
 
 def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: bool = True) -> dict:

@@ -5,8 +5,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from grasp_planner import config_schema
+from grasp_planner.config_schema import ConfigError  # noqa: F401 (re-exported: callers catch it from here)
 from grasp_planner.resources import resource_path
 
 #: the settings shipped with the package (config/planner.yaml at the repository root)
@@ -113,31 +113,28 @@ class PlannerConfig:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "PlannerConfig":
-        """Read a YAML file (default: the shipped one); a missing section keeps its defaults."""
-        path = Path(path) if path is not None else resource_path("config", "planner.yaml")
-        if not path.is_file():
-            raise ValueError(f"planner config {path} does not exist")
-        data = yaml.safe_load(path.read_text()) or {}
-        return cls.from_dict(data, source=str(path))
+        """Read a YAML file (default: the shipped one); see :func:`load_planner_config`."""
+        return load_planner_config(path)
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "config") -> "PlannerConfig":
-        sections = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = set(data) - set(sections)
-        if unknown:
-            raise ValueError(f"{source}: unknown section(s) {sorted(unknown)}; known: {sorted(sections)}")
-        built = {}
-        for name, value in data.items():
-            section_type = type(getattr(cls(), name))
-            known = {f.name for f in dataclasses.fields(section_type)}
-            bad = set(value or {}) - known
-            if bad:
-                raise ValueError(f"{source}: unknown key(s) {sorted(bad)} in {name}; known: {sorted(known)}")
-            built[name] = section_type(**(value or {}))
-        return cls(**built)
+        """Build from the YAML's mapping; a missing section keeps its defaults, anything else wrong is a ConfigError."""
+        return config_schema.build(cls, data, source)
 
     def replace(self, **sections) -> "PlannerConfig":
         """A copy with some sections' fields changed: ``cfg.replace(barrier={"enabled": False})``."""
         changes = {name: dataclasses.replace(getattr(self, name), **fields)
                    for name, fields in sections.items()}
         return dataclasses.replace(self, **changes)
+
+
+def load_planner_config(path: str | Path | None = None) -> PlannerConfig:
+    """The planner settings in a YAML file (``None`` or ``""``: the shipped config/planner.yaml).
+
+    A missing section keeps its defaults; a malformed or empty file, a document that is not a
+    mapping, an unknown key or a value of the wrong type raises :class:`ConfigError` (a ValueError)
+    whose text is one line naming the file and the key. The CLIs and the ROS node's
+    ``planner_config`` parameter read their file with this.
+    """
+    path = Path(path) if path else resource_path("config", "planner.yaml")
+    return config_schema.load(PlannerConfig, path, "planner")

@@ -151,40 +151,12 @@ def test_tiny_run_on_a_generated_database_reduces_the_loss_on_its_training_data(
                      "--workers", "1", "--seed", "0", "--no-progress"]) == 0
     assert cli_main(["train", "--data", str(data), "--out", str(run),
                      "--config", str(REPO / "config" / "train_tiny.yaml"), "--epochs", "8", "--min-robust", "1",
-                     "--balance", "global", "--blind-negatives", "10", "--threads", "1"]) == 0
+                     "--balance", "global", "--threads", "1"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     history = metrics["history"]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert metrics["final"]["train"]["accuracy"] > 0.5
-    assert metrics["data"]["grasps_blind_negatives_train"] > 0 and (run / "blind_negatives.h5").is_file()
     assert cli_main(["export", str(run), "--out", str(tmp_path / "m" / "grasp_cnn.onnx"), "--check"]) == 0
-
-
-def test_blind_negatives_collide_train_only_and_are_never_scored(database, objects):
-    from grasp_planner.data.shards import finished_shards, read_shard
-    from grasp_planner.geometry import ObjectGeometry
-    from grasp_planner.hand.closing import open_hand_collides
-    from grasp_planner.learning.blind import colliding_poses, with_blind_negatives
-    from grasp_planner.learning.dataset import evaluation_groups
-
-    shard = read_shard(finished_shards(database)[0], images=False)
-    poses = colliding_poses(shard.vertices, shard.faces, shard.T_obj_hand, 10, np.random.default_rng(0))
-    geometry = ObjectGeometry.from_mesh(shard.vertices, shard.faces)
-    assert len(poses) >= 5 and all(open_hand_collides(T, geometry) for T in poses)
-    nearest = np.linalg.norm(poses[:, None, :3, 3] - shard.T_obj_hand[None, :, :3, 3], axis=2).min(axis=1)
-    assert nearest.max() <= 0.06 + 1e-9  # pushed at most 6 cm from a database pose
-
-    blind = with_blind_negatives(objects, {o.name: poses for o in objects})
-    split = make_split(blind, seed=0)
-    for i, obj in enumerate(blind):
-        added = set(obj.blind_negatives)
-        assert len(added) == len(poses) and np.all(obj.label[list(added)] == FAILED)
-        assert not added & set(split.balanced[i])
-        if i in split.seen:
-            assert added <= set(split.train_grasps[i]) and not added & set(split.new_poses[i])
-    for part in ("train", "new_images", "new_poses", "unseen"):
-        for i, _, grasps in evaluation_groups(split, blind, part, seed=0):
-            assert not set(grasps) & set(blind[i].blind_negatives)
 
 
 def test_resampled_failed_poses_keep_each_objects_balance_and_never_use_held_out_poses(objects):

@@ -43,25 +43,16 @@ class ObjectData:
     T_cam_obj: np.ndarray  # (M, 4, 4)
     T_obj_hand: np.ndarray  # (G, 4, 4)
     label: np.ndarray  # (G,) int8 GraspLabel
-    blind: np.ndarray | None = None  # (G,) bool: a colliding pose added as a failed example (learning.blind)
-
-    def _simulated(self) -> np.ndarray:
-        return np.ones(len(self.label), bool) if self.blind is None else ~self.blind
 
     @property
     def robust(self) -> np.ndarray:
-        """Simulated robust grasps."""
-        return np.flatnonzero((self.label == ROBUST) & self._simulated())
+        """Indices of the robust grasps."""
+        return np.flatnonzero(self.label == ROBUST)
 
     @property
     def failed(self) -> np.ndarray:
-        """Simulated failed grasps (colliding poses added for training are not among them)."""
-        return np.flatnonzero((self.label == FAILED) & self._simulated())
-
-    @property
-    def blind_negatives(self) -> np.ndarray:
-        """Indices of added colliding poses."""
-        return np.zeros(0, np.int64) if self.blind is None else np.flatnonzero(self.blind)
+        """Indices of the failed grasps."""
+        return np.flatnonzero(self.label == FAILED)
 
 
 def read_object(path, depth_normalization: DepthNormalization) -> ObjectData:
@@ -97,7 +88,7 @@ class Split:
         """Object, image and grasp counts of each part (for the metrics file and model card)."""
         def n(d):
             return int(sum(len(v) for v in d.values()))
-        labels = np.concatenate([objects[i].label[objects[i]._simulated()] for i in self.seen + self.unseen]) \
+        labels = np.concatenate([objects[i].label for i in self.seen + self.unseen]) \
             if self.seen + self.unseen else np.zeros(0)
         return {
             "objects_total": len(objects), "objects_seen": len(self.seen), "objects_unseen": len(self.unseen),
@@ -106,7 +97,6 @@ class Split:
             "images_unseen": int(sum(len(objects[i].depth) for i in self.unseen)),
             "grasps_train": n(self.train_grasps), "grasps_new_poses": n(self.new_poses),
             "grasps_unseen": int(sum(len(self.balanced[i]) for i in self.unseen)),
-            "grasps_blind_negatives_train": int(sum(len(objects[i].blind_negatives) for i in self.seen)),
             "labels_eligible_objects": {name: int(np.sum(labels == value))
                                         for name, value in (("failed", FAILED), ("loose", 1), ("robust", ROBUST))},
         }
@@ -180,8 +170,7 @@ def make_split(objects: list[ObjectData], seed: int, min_robust: int = 10, unsee
             held_out[pool[k][0]].append(pool[k][1])
     for i in split.seen:
         is_held = np.isin(split.balanced[i], held_out[i])
-        # colliding poses (if any were added) only ever train, on seen objects
-        split.train_grasps[i] = np.concatenate([split.balanced[i][~is_held], objects[i].blind_negatives])
+        split.train_grasps[i] = split.balanced[i][~is_held]
         split.new_poses[i] = split.balanced[i][is_held]
     return split
 
@@ -241,22 +230,17 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
 
 
 def _balanced_pick(obj: ObjectData, grasps: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to ``k`` of ``grasps``, half robust and half failed where possible.
-
-    Added colliding poses do not change how many failed grasps are drawn (that follows the
-    simulated failed grasps, so the label balance stays as without them); they join the pool the
-    failed ones are drawn from.
-    """
+    """Up to ``k`` of ``grasps``, half robust and half failed where possible."""
     labels = obj.label[grasps]
     robust, failed = grasps[labels == ROBUST], grasps[labels == FAILED]
-    n_failed = int(np.sum(obj._simulated()[failed]))
+    n_failed = len(failed)
     n_r = min(len(robust), max(k // 2, k - n_failed))
     n_f = min(n_failed, k - n_r)
     return np.concatenate([rng.choice(robust, n_r, replace=False), rng.choice(failed, n_f, replace=False)])
 
 
 def spare_failed(split: Split, objects: list[ObjectData]) -> dict:
-    """Per seen object, its simulated failed grasps that no evaluation part scores.
+    """Per seen object, its failed grasps that no evaluation part scores.
 
     Undersampling keeps as many failed grasps as robust ones and drops the rest (94% of a
     database); these are the dropped ones of seen objects, minus the held-out "new poses".
@@ -271,7 +255,7 @@ def _resampled(obj: ObjectData, train: np.ndarray, spare: np.ndarray, rng: np.ra
     balance and its spread over objects stay those of the evaluation parts; only *which*
     failed grasps an image is paired with changes, so training sees every failed grasp in time.
     """
-    failed = (obj.label[train] == FAILED) & obj._simulated()[train]
+    failed = obj.label[train] == FAILED
     n = int(np.sum(failed))
     if n == 0 or len(spare) < n:
         return train
@@ -319,7 +303,6 @@ def evaluation_groups(split: Split, objects: list[ObjectData], part: str, seed: 
         raise ValueError(f"evaluation part must be train, new_images, new_poses or unseen, got {part!r}")
     groups = []
     for i, images, grasps in plan:
-        grasps = grasps[objects[i]._simulated()[grasps]]  # never score added colliding poses
         if len(images) == 0 or len(grasps) == 0:
             continue
         chosen = rng.choice(images, min(images_per_object, len(images)), replace=False)

@@ -39,7 +39,6 @@ class PlanStatus(enum.IntEnum):
     LOW_SCORE = 7
     TIMEOUT = 8
     CANCELED = 9
-    MODEL_ERROR = 10
     INTERNAL_ERROR = 11
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Draw docs/tcp_frame.png: which point of the Robotiq 3F the planned grasp pose is, and its axes.
 
-The hand is drawn from HandModel's link transforms and collision boxes (hand/model.py), open in
+The hand is drawn from the link transforms and collision boxes of hand/kinematics.py, open in
 basic mode, so the picture follows the model if the model changes.
 
     python scripts/draw_tcp_frame.py [--out docs/tcp_frame.png]
@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection  # noqa: E402
 
-from grasp_planner.hand.model import HandModel  # noqa: E402
+from grasp_planner.hand import kinematics as kin  # noqa: E402
 
 AXES = (("+x: towards finger A", "tab:red"), ("+y: finger B side", "tab:green"), ("+z: approach axis", "tab:blue"))
 FINGER_COLOURS = {"a": "#d9a0a0", "b": "#a0c8a0", "c": "#a0b4d9"}
@@ -34,18 +34,17 @@ def box_faces(T_hand_box: np.ndarray, half: np.ndarray) -> list[np.ndarray]:
 
 
 def draw(out: Path) -> None:
-    hand = HandModel()
-    q = hand.open_configuration("basic")
-    links = hand.link_transforms(np.eye(4), q)
+    q = kin.open_configuration("basic")
+    links = kin.link_transforms(np.eye(4), q)
     fig = plt.figure(figsize=(11, 5.5))
     ax = fig.add_subplot(1, 2, 1, projection="3d")
     side = fig.add_subplot(1, 2, 2)
-    for box in hand.link_boxes:
-        T = links[box.name] @ box.T_link_box
-        colour = "#bbbbbb" if box.name == "palm" else FINGER_COLOURS[box.name.split("_")[1]]
-        ax.add_collection3d(Poly3DCollection(box_faces(T, box.half_extents), facecolor=colour,
+    for name, T_link_box, half in zip(kin.LINK_NAMES, kin.BOX_TRANSFORMS, kin.BOX_HALF_EXTENTS):
+        T = links[name] @ T_link_box
+        colour = "#bbbbbb" if name == "palm" else FINGER_COLOURS[name.split("_")[1]]
+        ax.add_collection3d(Poly3DCollection(box_faces(T, half), facecolor=colour,
                                              edgecolor="#555555", linewidths=0.4, alpha=0.35))
-        faces = box_faces(T, box.half_extents)
+        faces = box_faces(T, half)
         for face in faces:       # side view: project onto the x-z plane
             side.fill(face[:, 0], face[:, 2], facecolor=colour, edgecolor="#777777", linewidth=0.3, alpha=0.25)
     length = 0.08

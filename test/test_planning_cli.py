@@ -9,14 +9,14 @@ pytest.importorskip("torch")
 from grasp_planner.cli import main  # noqa: E402
 from grasp_planner.planning.scene_io import generated_scene  # noqa: E402
 
-from planning_fixtures import peaked_model  # noqa: E402
+from peaked_model import export_peaked_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def card(tmp_path_factory):
     scene = generated_scene(0)
     top = float(scene.depth[scene.depth > 0].min())
-    return peaked_model(tmp_path_factory.mktemp("model") / "grasp_cnn.onnx", top - 0.03)
+    return export_peaked_model(tmp_path_factory.mktemp("model") / "grasp_cnn.onnx", top - 0.03)
 
 
 def test_demo_writes_a_png_per_scene_and_a_summary(card, tmp_path, capsys):

@@ -1,5 +1,5 @@
 """optimize(): reaches a known peak, the barrier keeps the hand off the mesh, bad input is named,
-the time budget and cancel are honoured. Real exported ONNX (planning_fixtures), real Klamp't."""
+the time budget and cancel are honoured. Real exported ONNX (test/peaked_model.py), real Klamp't."""
 import time
 
 import numpy as np
@@ -14,14 +14,14 @@ from grasp_planner.planning.config import BarrierConfig  # noqa: E402
 from grasp_planner.planning.scorer import GraspScorer  # noqa: E402
 from grasp_planner.pose import Pose  # noqa: E402
 
-from planning_fixtures import peaked_model, top_down_scene  # noqa: E402
+from peaked_model import export_peaked_model  # noqa: E402
 
 NO_BARRIER = PlannerConfig().replace(barrier={"enabled": False})
 
 
 @pytest.fixture(scope="module")
-def scene():
-    depth, camera, T_cam_obj, mesh = top_down_scene()
+def scene(top_down_scene):
+    depth, camera, T_cam_obj, mesh = top_down_scene
     vertices_cam = mesh.vertices @ T_cam_obj[:3, :3].T + T_cam_obj[:3, 3]
     return depth, camera, T_cam_obj, ObjectGeometry.from_mesh(vertices_cam, mesh.faces)
 
@@ -30,7 +30,7 @@ def scene():
 def scorer(scene, tmp_path_factory):
     """The peaked CNN whose best pose puts the palm at the object's centre (inside it)."""
     _, _, T_cam_obj, _ = scene
-    return GraspScorer(peaked_model(tmp_path_factory.mktemp("peak") / "grasp_cnn.onnx", T_cam_obj[2, 3]))
+    return GraspScorer(export_peaked_model(tmp_path_factory.mktemp("peak") / "grasp_cnn.onnx", T_cam_obj[2, 3]))
 
 
 def start_pose(depth):

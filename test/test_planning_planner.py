@@ -10,12 +10,12 @@ from grasp_planner.perception.scenes import bundled_scene_paths, load_scene  # n
 from grasp_planner.planning import GraspPlanner, PlannerConfig, PlanStatus  # noqa: E402
 from grasp_planner.pose import Pose  # noqa: E402
 
-from planning_fixtures import peaked_model, top_down_scene  # noqa: E402
+from peaked_model import export_peaked_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def scene():
-    depth, camera, T_cam_obj, _ = top_down_scene()
+def scene(top_down_scene):
+    depth, camera, T_cam_obj, _ = top_down_scene
     return depth, camera, T_cam_obj
 
 
@@ -23,7 +23,7 @@ def scene():
 def card(scene, tmp_path_factory):
     """A CNN peaked 3 cm above the object's top face, on its centre line: reachable, clear."""
     depth, _, _ = scene
-    return peaked_model(tmp_path_factory.mktemp("peak") / "grasp_cnn.onnx", top_of(depth) - PEAK_ABOVE_TOP)
+    return export_peaked_model(tmp_path_factory.mktemp("peak") / "grasp_cnn.onnx", top_of(depth) - PEAK_ABOVE_TOP)
 
 
 PEAK_ABOVE_TOP = 0.03

@@ -6,8 +6,6 @@ serving (the action server disappears); cleanup returns to unconfigured.
 """
 from __future__ import annotations
 
-import os
-import random
 import subprocess
 import sys
 import time
@@ -30,37 +28,12 @@ from grasp_planner.camera import PinholeCamera  # noqa: E402
 from grasp_planner.pose import Pose  # noqa: E402
 from grasp_planner.ros import conversions as conv  # noqa: E402
 from grasp_planner_interfaces.msg import FailureReason  # noqa: E402
-from ros_fixtures import short_planner_yaml, untrained_model_card  # noqa: E402
 
 pytestmark = pytest.mark.timeout(150)
 ROOT = Path(__file__).resolve().parents[1]
 CAMERA = PinholeCamera.from_fov(128, 128, np.deg2rad(40.0))
 FRAME = "camera_depth_optical_frame"
 WAIT_S = 30.0
-
-
-@pytest.fixture(scope="module")
-def ros_env():
-    saved = {k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE")}
-    os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid() + 1).randint(1, 29))
-    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    yield dict(os.environ)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-@pytest.fixture(scope="module")
-def model_card(tmp_path_factory):
-    pytest.importorskip("torch")
-    return untrained_model_card(tmp_path_factory.mktemp("model"))
-
-
-@pytest.fixture(scope="module")
-def planner_yaml(tmp_path_factory):
-    return short_planner_yaml(tmp_path_factory.mktemp("cfg"), max_iter=5, n_starts=1)
 
 
 class LifecycleNodeProcess:
@@ -155,11 +128,11 @@ def test_configure_with_a_missing_model_fails_with_a_clear_message(ros_env, tmp_
         node.stop()
 
 
-def test_a_managed_node_serves_only_while_active_and_reports_diagnostics(ros_env, tmp_path, model_card,
-                                                                         planner_yaml):
+def test_a_managed_node_serves_only_while_active_and_reports_diagnostics(ros_env, tmp_path, untrained_model_card,
+                                                                         short_planner_yaml):
     ns = "/gp_lc"
-    node = LifecycleNodeProcess(ros_env, tmp_path / "node.log", ns, f"model_path:={model_card}",
-                                f"planner_config:={planner_yaml}")
+    node = LifecycleNodeProcess(ros_env, tmp_path / "node.log", ns, f"model_path:={untrained_model_card}",
+                                f"planner_config:={short_planner_yaml}")
     manager = Manager(ns)
     try:
         assert manager.state() == "unconfigured"
@@ -187,7 +160,7 @@ def test_a_managed_node_serves_only_while_active_and_reports_diagnostics(ros_env
             return any("last_plan_optimization_s" in v and v.get("last_plan_reason") == "NONE" for v in values)
         assert manager.spin_until(has_stage_times, 15.0), "no /diagnostics with the plan's stage times"
         last = {kv.key: kv.value for kv in manager.diagnostics[-1].status[0].values}
-        assert last["model"] == Path(model_card).name
+        assert last["model"] == Path(untrained_model_card).name
         assert float(last["last_plan_total_s"]) > 0.0
 
         assert manager.transition(Transition.TRANSITION_DEACTIVATE), node.log()

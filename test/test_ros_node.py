@@ -6,8 +6,6 @@ planner's ``min_probability`` is 0 so such a model still yields "successful" gra
 """
 from __future__ import annotations
 
-import os
-import random
 import subprocess
 import sys
 import time
@@ -32,7 +30,6 @@ from grasp_planner.camera import PinholeCamera  # noqa: E402
 from grasp_planner.pose import Pose  # noqa: E402
 from grasp_planner.ros import conversions as conv  # noqa: E402
 from grasp_planner_interfaces.msg import FailureReason, Robotiq3FCommand  # noqa: E402
-from ros_fixtures import short_planner_yaml, untrained_model_card  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,31 +51,6 @@ def seed_pose() -> Pose:
     return Pose(np.eye(3), [0.0, 0.0, 0.41])
 
 
-@pytest.fixture(scope="session")
-def model_card(tmp_path_factory):
-    pytest.importorskip("torch")
-    return untrained_model_card(tmp_path_factory.mktemp("model"))
-
-
-@pytest.fixture(scope="session")
-def planner_yaml(tmp_path_factory):
-    return short_planner_yaml(tmp_path_factory.mktemp("cfg"), max_iter=8, n_starts=2)
-
-
-@pytest.fixture(scope="module")
-def ros_env(tmp_path_factory):
-    """A DDS domain of this module's own, localhost only."""
-    saved = {k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE")}
-    os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randint(30, 99))
-    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    yield dict(os.environ)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
 def start_node(env, log_path, *overrides):
     cmd = [sys.executable, "-m", "grasp_planner.ros.node", "--ros-args",
            "--params-file", str(ROOT / "config" / "grasp_planner.yaml"), "-r", f"__ns:={NS}"]
@@ -89,10 +61,10 @@ def start_node(env, log_path, *overrides):
 
 
 @pytest.fixture(scope="module")
-def node_proc(ros_env, model_card, planner_yaml, tmp_path_factory):
+def node_proc(ros_env, untrained_model_card, short_planner_yaml, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("node") / "node.log"
-    proc, log = start_node(ros_env, log_path, f"model_path:={model_card}", f"planner_config:={planner_yaml}",
-                           "time_budget_s:=1.0", "n_candidates:=3")
+    proc, log = start_node(ros_env, log_path, f"model_path:={untrained_model_card}",
+                           f"planner_config:={short_planner_yaml}", "time_budget_s:=1.0", "n_candidates:=3")
     deadline = time.monotonic() + WAIT_S
     while "grasp_planner ready" not in log_path.read_text():
         assert proc.poll() is None, log_path.read_text()
@@ -384,8 +356,8 @@ def test_the_regular_node_publishes_diagnostics_with_the_last_plan_stage_times(p
     assert float(stage_times()["last_plan_total_s"]) > 0.0
 
 
-def test_gripper_action_format_without_control_msgs_exits_naming_the_package(ros_env, model_card, tmp_path):
-    proc, log = start_node(ros_env, tmp_path / "node.log", f"model_path:={model_card}",
+def test_gripper_action_format_without_control_msgs_exits_naming_the_package(ros_env, untrained_model_card, tmp_path):
+    proc, log = start_node(ros_env, tmp_path / "node.log", f"model_path:={untrained_model_card}",
                            "gripper_format:=gripper_action")
     try:
         assert proc.wait(WAIT_S) == 2

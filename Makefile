@@ -11,7 +11,7 @@ IFACE := interfaces_install
 $(STAMP): setup.py
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip wheel setuptools
-	$(PY) -m pip install -q -e ".[ros,rosidl,train,test,cluster]"
+	$(PY) -m pip install -q -e ".[ros,rosidl,train,test,cluster,viz]"
 	touch $(STAMP)
 
 venv: $(STAMP)

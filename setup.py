@@ -47,6 +47,8 @@ setup(
         ],
         "train": ["torch==2.13.0", "onnx>=1.15", "onnxscript>=0.7"],
         "cluster": ["ray>=2.9"],
+        # `grasp-planner demo --html`: the interactive 3-D view of each plan
+        "viz": ["plotly>=5"],
         "test": ["pytest>=7", "hypothesis>=6", "pytest-timeout>=2", "flake8>=6"],
     },
     zip_safe=True,

@@ -1,4 +1,8 @@
-"""``grasp-planner demo --out DIR``: the shipped model on the bundled scenes, one PNG per scene (< 1 min)."""
+"""``grasp-planner demo --out DIR [--html]``: the shipped model on the bundled scenes, one PNG per scene (< 1 min).
+
+The PNG (planning/drawing.py) shows the camera view and a 3-D view of the grasps; ``--html`` adds an
+interactive 3-D view per scene (planning/scene_html.py, plotly).
+"""
 from __future__ import annotations
 
 import json
@@ -15,6 +19,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model card JSON (default: %(default)s)")
     parser.add_argument("--config", type=Path, default=None, help="planner YAML (default: config/planner.yaml)")
     parser.add_argument("--candidates", type=int, default=3, help="grasps per scene")
+    parser.add_argument("--html", action="store_true",
+                        help="also write an interactive 3-D view per scene (<scene>.html, self-contained; needs "
+                             "plotly: pip install 'grasp_planner[viz]')")
 
 
 def demo_scenes():
@@ -38,6 +45,13 @@ def run(args) -> int:
         print(f"error: model card {args.model} not found. The demo needs the shipped model "
               f"(models/grasp_cnn.json with its ONNX files); pass --model to use another.", file=sys.stderr)
         return 2
+    if args.html:
+        try:
+            import plotly  # noqa: F401
+        except ImportError:
+            from grasp_planner.planning.scene_html import MISSING
+            print(f"error: {MISSING}", file=sys.stderr)
+            return 2
     try:
         planner = GraspPlanner.from_config(args.model, PlannerConfig.load(args.config))
     except ValueError as err:
@@ -53,11 +67,17 @@ def run(args) -> int:
         png = plot_plan(args.out / f"{scene.name}.png", scene.depth, scene.camera, result.initial_pose,
                         result.grasps, f"{scene.name}: {result.reason.name}, {wall * 1000:.0f} ms",
                         result.trajectory)
+        entry = {"png": str(png)}
+        if args.html:
+            from grasp_planner.planning.scene_html import write_plan_html
+            entry["html"] = str(write_plan_html(args.out / f"{scene.name}.html", scene.depth, scene.camera,
+                                                result.grasps, result.initial_pose,
+                                                f"{scene.name}: {result.reason.name}"))
         summary.append({"scene": scene.name, "reason": result.reason.name, "message": result.message,
-                        "wall_s": wall, "timings": result.timings, "png": str(png),
+                        "wall_s": wall, "timings": result.timings, **entry,
                         "grasps": [{"score": g.score, "probability": g.probability, "distance_m": g.distance,
                                     "n_iter": g.n_iter, "T_camera_hand": g.pose.matrix().tolist()}
                                    for g in result.grasps]})
     (args.out / "summary.json").write_text(json.dumps({"model": str(args.model), "scenes": summary}, indent=1))
-    print(f"wrote {len(summary)} PNGs and summary.json to {args.out}")
+    print(f"wrote {len(summary)} PNGs{' and HTML views' if args.html else ''} and summary.json to {args.out}")
     return 0

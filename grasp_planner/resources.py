@@ -6,6 +6,7 @@ itself once installed. Every stage asks here instead of building its own path.
 """
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -55,3 +56,12 @@ def resource_dir(kind: str) -> Path:
         if path.is_dir():
             return path
     raise FileNotFoundError(f"folder {kind}/ not found; looked in " + ", ".join(str(p) for p in candidates))
+
+
+def file_sha256(path) -> str:
+    """sha256 hex digest of a file, read in 1 MB chunks (model files, label store batches)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -14,20 +14,13 @@ from grasp_planner.hand import kinematics as kin
 from grasp_planner.plotting import save_figure
 from grasp_planner.sim.config import SimConfig
 from grasp_planner.sim.quiet import silenced_output
-from grasp_planner.sim.table_world import Body, TableGraspSimulator, TableScene, drop_pose, place_scene, settle
+from grasp_planner.sim.table_world import (Body, TableGraspSimulator, TableScene, body_matrix, drop_pose,
+                                           place_scene, settle)
 from grasp_planner.sim.world_config import TableWorldConfig
 
 SIDE = np.array([[0.0, 0.0, 1.0, -0.08], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.075], [0.0, 0.0, 0.0, 1.0]])
 SIGNS = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
 BOX_FACES = [[0, 1, 3, 2], [4, 5, 7, 6], [0, 1, 5, 4], [2, 3, 7, 6], [0, 2, 6, 4], [1, 3, 7, 5]]
-
-
-def _pose_of(body) -> np.ndarray:
-    R, t = body.getObjectTransform()
-    T = np.eye(4)
-    T[:3, :3] = np.asarray(R).reshape(3, 3).T
-    T[:3, 3] = t
-    return T
 
 
 def draw_mesh(ax, vertices, faces, T, color, alpha=0.6):
@@ -57,10 +50,10 @@ def snapshot(simulator: TableGraspSimulator, T, seed: int = 0):
     with silenced_output():
         sim = simulator._start(T, seed)
         closing = simulator._close(sim, True)
-        closed = (_pose_of(sim.body(simulator.object)), closing.q_hand)
+        closed = (body_matrix(sim.body(simulator.object)), closing.q_hand)
         lifted_ok, _ = simulator._lift(sim)
         q = np.asarray(sim.getActualConfig(0))[simulator._hand_dofs]
-        lifted = (_pose_of(sim.body(simulator.object)), q)
+        lifted = (body_matrix(sim.body(simulator.object)), q)
     return closed, lifted, lifted_ok
 
 

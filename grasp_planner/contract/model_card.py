@@ -21,13 +21,13 @@ network either way. File names in ``files`` are relative to the card's folder.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grasp_planner.contract.features import DepthNormalization, PoseEncoding
 from grasp_planner.contract.quarter_turns import ALLOWED as QUARTER_TURNS
+from grasp_planner.resources import file_sha256
 
 CARD_FORMAT = "grasp_planner.model_card"
 CARD_VERSION = 1
@@ -189,11 +189,3 @@ class ModelCard:
     def record_hashes(self) -> None:
         """Store the sha256 of the three files the card names (export does this)."""
         self.sha256 = {kind: file_sha256(self.file_path(kind)) for kind in FILE_KINDS}
-
-
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

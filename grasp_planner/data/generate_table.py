@@ -8,7 +8,6 @@ objects (in index order), and keeps the manifest current, so a killed run loses 
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from grasp_planner.data import label_store as ls
+from grasp_planner.data.generate import _pool_initializer
 from grasp_planner.data.objects import procedural_object
 
 #: neighbour meshes are procedural objects from an index range no target uses
@@ -145,12 +145,6 @@ def label_table_object(task: TableTask) -> TableResult:
                            time.perf_counter() - start, timings)
 
 
-def _pool_initializer():
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-
-
 def _results(tasks, workers: int):
     if workers <= 1:
         for task in tasks:
@@ -259,11 +253,9 @@ def grow_store(store, n_objects: int, seed: int = 0, workers: int = 2, append: b
             for v, name in enumerate(("failed", "loose", "robust")):
                 summary.counts[name] += int(np.sum(r.arrays["label"] == v))
         flush(final=False)
-        elapsed = time.perf_counter() - start
         bar.set_postfix(grasps=summary.grasps, R=summary.counts["robust"],
                         g_per_core_s=f"{summary.grasps / max(summary.cpu_s, 1e-9):.2f}")
         bar.update(1)
-        del elapsed
     flush(final=True)
     bar.close()
     manifest["next_object"] = first + int(n_objects)

@@ -14,7 +14,6 @@ deterministically, and the manifest keeps checksums of a few to prove it. Files 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
+
+from grasp_planner.resources import file_sha256
 
 FORMAT = "grasp_planner label store 1"
 MANIFEST = "manifest.json"
@@ -107,14 +108,6 @@ def concatenate(batches: list[dict]) -> dict:
         else:
             out[name] = np.concatenate([b[name] for b in batches])
     return out
-
-
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_batch(store: Path, number: int, arrays: dict) -> dict:
@@ -206,5 +199,4 @@ def store_stats(manifest: dict, batches: list[Batch]) -> dict:
             "failed": int(np.sum(labels == 0)), "loose": int(np.sum(labels == 1)), "robust": int(np.sum(labels == 2)),
             "trials": int(trials.sum()), "objects_with_10_robust": int(np.sum(np.asarray(robust_per_object) >= 10)),
             "objects_with_robust": int(np.sum(np.asarray(robust_per_object) >= 1)),
-            "bytes": int(size), "bytes_per_grasp": size / max(n, 1),
-            "mb_per_million_grasps": size / max(n, 1)}
+            "bytes": int(size), "bytes_per_grasp": size / max(n, 1)}  # = MB per million grasps

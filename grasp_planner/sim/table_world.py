@@ -139,8 +139,9 @@ def _set_pose(obj, T: np.ndarray) -> None:
     obj.setVelocity([0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
 
 
-def _body_matrix(body) -> np.ndarray:
-    R, t = body.getTransform()
+def body_matrix(body) -> np.ndarray:
+    """A SimBody's pose as 4x4, in its object frame (``getTransform`` would give the COM frame)."""
+    R, t = body.getObjectTransform()
     T = np.eye(4)
     T[:3, :3] = np.asarray(R).reshape(3, 3).T
     T[:3, 3] = t
@@ -207,7 +208,7 @@ def settle(bodies: list[Body], sim_config: SimConfig, config: TableWorldConfig, 
                 speed = np.linalg.norm(history[-1] - history[-1 - window], axis=1).max() / (window * dt)
                 if speed < place.still_speed_m_s:
                     break
-        return [Body(b.vertices, b.faces, _body_matrix(sim.body(o))) for b, o in zip(bodies, objects)]
+        return [Body(b.vertices, b.faces, body_matrix(sim.body(o))) for b, o in zip(bodies, objects)]
 
 
 def place_scene(target_vertices, target_faces, rng: np.random.Generator, config: TableWorldConfig,

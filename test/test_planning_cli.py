@@ -42,9 +42,9 @@ def test_plan_command_plans_one_scene_file(card, tmp_path):
     assert (tmp_path / "p.png").is_file()
 
 
-def test_evaluate_writes_rates_per_object_and_a_sequence_figure(card, tmp_path):
+def test_evaluate_in_the_floating_world_writes_rates_per_object_and_a_sequence_figure(card, tmp_path):
     out = tmp_path / "eval"
-    assert main(["evaluate", "--model", str(card), "--problems", "2", "--uniform-samples", "2",
+    assert main(["evaluate", "--world", "floating", "--model", str(card), "--problems", "2", "--uniform-samples", "2",
                  "--out", str(out)]) == 0
     report = json.loads((out / "evaluation.json").read_text())
     summary = report["summary"]

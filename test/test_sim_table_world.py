@@ -129,3 +129,20 @@ def test_a_start_with_the_open_hand_in_the_table_fails_without_simulating(cylind
     assert simulator.open_hand_blocked(T)
     outcome = simulator.trial(T, np.random.default_rng(0))
     assert outcome.label == GraspLabel.FAILED and outcome.shakes_done == 0 and outcome.sim_wall_time_s < 0.05
+
+
+def test_with_table_blocks_fingers_a_phalanx_stopped_by_the_table_hands_over_and_the_fingers_reach_the_box():
+    # top-down over a 5 cm box, the open fingertips 5 mm above the table: closing swings them down onto it
+    import dataclasses
+    from grasp_planner.planning.heuristic import open_hand_reach
+
+    scene = _upright(trimesh.creation.box((0.06, 0.04, 0.05)))
+    T = np.eye(4)
+    T[:3, :3] = np.diag([1.0, -1.0, -1.0])
+    T[:3, 3] = [*scene.target.T_table_obj[:2, 3], open_hand_reach() + 0.005]
+    stopped, _ = TableGraspSimulator(scene, SIM, WORLD).close_only(T)
+    curling = WORLD.replace(grip=dataclasses.replace(WORLD.grip, table_blocks_fingers=True))
+    handed_over, _ = TableGraspSimulator(scene, SIM, curling).close_only(T)
+    assert not WORLD.grip.table_blocks_fingers          # the committed store's rule
+    assert stopped.fingers_touching == 0                # the fingers stay on the table
+    assert handed_over.fingers_touching == 3            # the distal phalanges curl on, onto the box

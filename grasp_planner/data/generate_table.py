@@ -179,6 +179,24 @@ def run_configs(sim_config_path=None, world_config_path=None, grasps: int = 50, 
     return {"configs": configs, "config_hash": config_hash(configs)}
 
 
+def stored_config_hash(manifest: dict) -> str:
+    """The hash of a store's configs as this code reads them: keys added since (with the default the
+    store was labelled with) filled in, so a store stays appendable when a setting is added."""
+    from grasp_planner.sim.config import SimConfig
+    from grasp_planner.sim.table_qualify import ProposalMix
+    from grasp_planner.sim.world_config import TableWorldConfig, config_hash
+
+    stored = manifest["configs"]
+    try:
+        configs = {"sim": SimConfig.from_dict(stored["sim"]).to_dict(),
+                   "table_world": TableWorldConfig.from_dict(stored["table_world"]).to_dict(),
+                   "proposals": asdict(ProposalMix(**stored["proposals"])),
+                   "grasps_per_object": int(stored["grasps_per_object"])}
+    except (KeyError, TypeError, ValueError):
+        return manifest["config_hash"]
+    return config_hash(configs)
+
+
 def grow_store(store, n_objects: int, seed: int = 0, workers: int = 2, append: bool = False, grasps: int = 50,
                batch_size: int = 10, sim_config_path=None, world_config_path=None, render_check_views: int = 1,
                progress: bool = True) -> GrowSummary:
@@ -198,7 +216,7 @@ def grow_store(store, n_objects: int, seed: int = 0, workers: int = 2, append: b
         if not append:
             raise ls.StoreError(f"{store / ls.MANIFEST}: a label store is already here; pass --append to grow it")
         manifest = ls.read_manifest(store)
-        ls.check_compatible(manifest, store, seed, run["config_hash"], source)
+        ls.check_compatible(manifest, store, seed, run["config_hash"], source, stored_config_hash(manifest))
     else:
         if store.exists() and any(store.iterdir()):
             raise ls.StoreError(f"{store}: not empty and holds no label store manifest")

@@ -166,14 +166,19 @@ def write_manifest(store: Path, manifest: dict) -> Path:
     return path
 
 
-def check_compatible(manifest: dict, store: Path, seed: int, config_hash: str, source: str) -> None:
-    """Refuse to mix runs: the seed, the configs' hash and the object source must match the store's."""
+def check_compatible(manifest: dict, store: Path, seed: int, config_hash: str, source: str,
+                     stored_hash: str | None = None) -> None:
+    """Refuse to mix runs: the seed, the configs' hash and the object source must match the store's.
+
+    ``stored_hash``: the store's configs hashed as the current code reads them (default: the manifest's).
+    """
     where = Path(store) / MANIFEST
+    stored_hash = manifest["config_hash"] if stored_hash is None else stored_hash
     if manifest["seed"] != seed:
         raise StoreError(f"{where}: the store was made with seed {manifest['seed']}, this run has --seed {seed}; "
                          f"use another --out for another seed")
-    if manifest["config_hash"] != config_hash:
-        raise StoreError(f"{where}: the store's configs (hash {manifest['config_hash'][:12]}) differ from this "
+    if stored_hash != config_hash:
+        raise StoreError(f"{where}: the store's configs (hash {stored_hash[:12]}) differ from this "
                          f"run's ({config_hash[:12]}); use another --out for other settings")
     if manifest["source"] != source:
         raise StoreError(f"{where}: the store's objects are {manifest['source']!r}, this run's {source!r}")

@@ -52,7 +52,7 @@ class CaseOutcome:
 
     Attributes
     ----------
-    case : ``"scene"`` or ``CLEAN``.
+    case : ``"scene"``, ``"clean"`` or ``"heuristic"`` (the no-network baseline on a scene image).
     index : scene number (the pairing key).
     tilt_deg, noise : the condition (``nan`` and ``CLEAN`` for the clean case).
     object_name, object_id : the target (procedural index of the evaluation seed).
@@ -123,19 +123,54 @@ def _table_simulator(scene: Scene, simulators: dict):
 
 def _label_table(result, scene: Scene, rng: np.random.Generator, simulators: dict) -> dict:
     """One table-world trial of the best grasp, its pose taken from the camera into the table frame."""
-    from grasp_planner.sim.labels import GraspLabel
-
     if not result.grasps:
         return _label(result, None, None, rng, simulators)
     best = result.grasps[0]
-    T_table_hand = (scene.T_camera_world.inverse() @ best.pose).matrix()
-    T_obj_hand = (scene.T_camera_object(0).inverse() @ best.pose).matrix()
+    return _label_table_pose(best.pose, scene, rng, simulators, float(best.probability), float(best.distance))
+
+
+def _label_table_pose(T_camera_hand: Pose, scene: Scene, rng: np.random.Generator, simulators: dict,
+                      probability: float = float("nan"), distance: float = float("nan")) -> dict:
+    """One table-world trial of a palm pose given in the camera frame."""
+    from grasp_planner.sim.labels import GraspLabel
+
+    T_table_hand = (scene.T_camera_world.inverse() @ T_camera_hand).matrix()
+    T_obj_hand = (scene.T_camera_object(0).inverse() @ T_camera_hand).matrix()
     started = time.perf_counter()
     outcome = _table_simulator(scene, simulators).trial(T_table_hand, rng)
     return dict(planned=True, label=outcome.label.name, robust_1_shake=bool(outcome.robust_after_1_shake),
-                robust_10_shakes=outcome.label == GraspLabel.ROBUST, probability=float(best.probability),
-                distance_m=float(best.distance), grasp_in_object=tuple(float(v) for v in T_obj_hand[:3, 3]),
+                robust_10_shakes=outcome.label == GraspLabel.ROBUST, probability=probability,
+                distance_m=distance, grasp_in_object=tuple(float(v) for v in T_obj_hand[:3, 3]),
                 label_s=time.perf_counter() - started, T_obj_hand=T_obj_hand.tolist())
+
+
+def evaluate_heuristic(scene: Scene, rng: np.random.Generator, simulators: dict, index: int = 0,
+                       noise_name: str = "?", as_16uc1: bool = True) -> CaseOutcome:
+    """The top-down heuristic (planning/heuristic.py) on the same camera image, labelled in the table world.
+
+    Its target is the cluster perception picks from the scene's pre-grasp, as the planner's is.
+    """
+    from grasp_planner.perception.view import normalize_view
+    from grasp_planner.planning.heuristic import heuristic_for_view
+
+    depth = scene.depth_mm() if as_16uc1 else scene.depth
+    started = time.perf_counter()
+    try:
+        view = normalize_view(depth, scene.camera, scene.initial_pose)
+        status, message = "OK", ""
+    except ValueError as exc:
+        view, status, message = None, "INVALID_INPUT", str(exc)
+    plan_s = time.perf_counter() - started
+    if view is None:
+        labelled = dict(planned=False, label="NOT_PLANNED", robust_1_shake=False, robust_10_shakes=False,
+                        probability=float("nan"), distance_m=float("nan"), grasp_in_object=(float("nan"),) * 3,
+                        label_s=0.0, T_obj_hand=None)
+    else:
+        labelled = _label_table_pose(Pose.from_matrix(heuristic_for_view(view, rng)), scene, rng, simulators)
+    return CaseOutcome(case="heuristic", index=int(index), tilt_deg=float(scene.tilt_deg), noise=noise_name,
+                       object_name=scene.objects[0].name, object_id=int(scene.object_ids[0]),
+                       plan_status=status, plan_message=message, n_clusters=0, plan_s=plan_s, view_s=plan_s,
+                       **labelled)
 
 
 def _label(result, T_camera_object: Pose, mesh, rng: np.random.Generator, simulators: dict) -> dict:
@@ -233,8 +268,9 @@ def evaluate_clean(planner, mesh, object_id: int, index: int, seed: int, simulat
 
 def run_evaluation(planner, n_scenes: int, seed: int = 0, tilts=TILTS_DEG, noise_levels=None,
                    clean: bool = True, time_budget_s: float | None = None, progress: bool = True,
-                   as_16uc1: bool = True, world: str = "table") -> list[CaseOutcome]:
-    """Every scene at every tilt and noise level, plus the clean case of each scene's target.
+                   as_16uc1: bool = True, world: str = "table", heuristic: bool = True) -> list[CaseOutcome]:
+    """Every scene at every tilt and noise level, plus the clean case of each scene's target; in the
+    table world (and with ``heuristic``) the top-down heuristic on every scene image too.
 
     Returns the outcomes in the order run (scene by scene, so an interrupted run still covers
     every condition evenly).
@@ -256,6 +292,9 @@ def run_evaluation(planner, n_scenes: int, seed: int = 0, tilts=TILTS_DEG, noise
             scene = scene_for(i, seed, tilt, noise_levels[name])
             outcome = evaluate_scene(planner, scene, np.random.default_rng([seed, i, 2]), simulators, i, name,
                                      as_16uc1, time_budget_s, world)
+            if heuristic and world == "table":
+                outcomes.append(evaluate_heuristic(scene, np.random.default_rng([seed, i, 3]), simulators, i,
+                                                   name, as_16uc1))
         outcomes.append(outcome)
         done = [o for o in outcomes if o.case == "scene"]
         if done:
@@ -294,6 +333,7 @@ def summarize(outcomes: list[CaseOutcome]) -> dict:
     return {
         "scenes": _rates(scenes),
         "clean": _rates(clean),
+        "heuristic": _rates([o for o in outcomes if o.case == "heuristic"]),
         "per_tilt": {f"{t:g}": _rates([o for o in scenes if o.tilt_deg == t]) for t in tilts},
         "per_noise": {n: _rates([o for o in scenes if o.noise == n]) for n in noises},
         "per_tilt_noise": {f"{t:g}|{n}": _rates([o for o in scenes if o.tilt_deg == t and o.noise == n])
@@ -321,6 +361,8 @@ def format_table(summary: dict) -> str:
     lines += [row(f"noise: {n} (all tilts)", r) for n, r in summary["per_noise"].items()]
     lines.append(row("**all scenes**", summary["scenes"]))
     lines.append(row(f"**{CLEAN}** (paper's case, same objects)", summary["clean"]))
+    if summary.get("heuristic", {}).get("n"):
+        lines.append(row("top-down heuristic, same scene images (no network)", summary["heuristic"]))
     noises = list(summary["per_noise"])
     grid = ["", "robust after 10 shakes (1 shake) by tilt x noise:", "",
             "| tilt \\ noise | " + " | ".join(noises) + " |", "|---|" + "---:|" * len(noises)]

@@ -1,4 +1,8 @@
-"""``grasp-planner evaluate``: the paper's evaluation, perturbed robust grasps on unseen objects -> JSON + PNG."""
+"""``grasp-planner evaluate``: the paper's evaluation, perturbed robust grasps on unseen objects -> JSON + PNG.
+
+``--world table`` (default): the table-top world's protocol (planning/table_protocol.py), its
+problem set kept in ``datasets/problems/``; ``--world floating``: the paper's zero-gravity one.
+"""
 from __future__ import annotations
 
 import json
@@ -11,7 +15,19 @@ from grasp_planner.planning.cli_plan import DEFAULT_MODEL
 from grasp_planner.planning.config import PlannerConfig
 
 
+DEFAULT_PROBLEM_SET = Path(__file__).resolve().parents[2] / "datasets" / "problems" / "table_seed9001.npz"
+
+
 def add_arguments(parser) -> None:
+    parser.add_argument("--world", choices=("table", "floating"), default="table",
+                        help="table: object on a table among neighbours, gravity, lift + 10 shakes (default); "
+                             "floating: the paper's zero-gravity protocol")
+    parser.add_argument("--problem-set", type=Path, default=None,
+                        help="table world: the kept problem set (default: %s; made and saved if missing)"
+                             % DEFAULT_PROBLEM_SET.relative_to(DEFAULT_PROBLEM_SET.parents[2]))
+    parser.add_argument("--new-problems", action="store_true",
+                        help="table world: find the problems again and overwrite --problem-set (default: "
+                             "load it, and grow it from where its search stopped if it holds fewer than --problems)")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model card JSON (default: %(default)s)")
     parser.add_argument("--config", type=Path, default=None, help="planner YAML (default: config/planner.yaml)")
     parser.add_argument("--problems", type=int, default=100, help="number of problems (the paper: 100)")
@@ -47,8 +63,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    if args.world == "table":
+        return run_table(args)
     from grasp_planner.perception.scenes import EVALUATION_OBJECT_SEED
     from grasp_planner.planning import evaluate as ev
+    from grasp_planner.planning import evaluation_plots as plots
     from grasp_planner.planning.planner import GraspPlanner
 
     try:
@@ -131,12 +150,81 @@ def run(args) -> int:
         print(f"{name:16s} {row['problems']:8d} {row['robust_1_shake']:8d} {row['robust_10_shakes']:9d}")
     args.out.mkdir(parents=True, exist_ok=True)
     shown = ev.pick_examples(outcomes)
-    png = ev.plot_sequences(args.out / "evaluation_sequences.png", [problems[i] for i in shown],
-                            [outcomes[i] for i in shown])
+    png = plots.plot_sequences(args.out / "evaluation_sequences.png", [problems[i] for i in shown],
+                               [outcomes[i] for i in shown])
     report = {"model": str(args.model), "seed": args.seed, "source": source, "summary": summary,
               "wall_s": time.perf_counter() - started, "problems_s": problems_s, "png": str(png),
               "outcomes": [{k: v for k, v in o.__dict__.items() if k not in ("T_cam_final", "trajectory")}
                            for o in outcomes]}
+    (args.out / "evaluation.json").write_text(json.dumps(report, indent=1, default=float))
+    print(f"wrote {args.out / 'evaluation.json'} and {png}")
+    return 0
+
+
+def run_table(args) -> int:
+    """The table-world protocol: planner, top-down heuristic, uniform poses and the unoptimized start."""
+    from grasp_planner.perception.scenes import EVALUATION_OBJECT_SEED
+    from grasp_planner.planning import table_protocol as tp
+    from grasp_planner.planning.evaluation_plots import plot_table_protocol
+    from grasp_planner.planning.planner import GraspPlanner
+
+    try:
+        planner = GraspPlanner.from_config(args.model, PlannerConfig.load(args.config))
+    except ValueError as err:
+        print(f"error: {err}")
+        return 2
+    if args.problems < 1:
+        print("error: --problems must be >= 1")
+        return 2
+    path = DEFAULT_PROBLEM_SET if args.problem_set is None else args.problem_set
+    started = time.perf_counter()
+    seed = EVALUATION_OBJECT_SEED if args.object_seed is None else args.object_seed
+    problems, start = [], args.object_start
+    if path.exists() and not args.new_problems:
+        try:
+            problems = tp.load_problems(path)
+            start = max(tp.next_object_index(path), start)
+        except ValueError as err:
+            print(f"error: {err}")
+            return 2
+        print(f"{len(problems)} problems from {path}")
+    if len(problems) < args.problems:   # grow the kept set: objects from where it stopped
+        if start < 0:
+            print(f"error: {path} does not say where its search stopped; pass --new-problems")
+            return 2
+        print(f"finding {args.problems - len(problems)} more robust table-world grasps on procedural objects "
+              f"(seed {seed}, from index {start}) ...")
+        kept = list(problems)
+
+        def keep(found, next_index):
+            tp.save_problems(path, kept + found, next_index)
+
+        found = tp.find_problems(args.problems - len(problems), seed, np.random.default_rng([seed, start]),
+                                 max_objects=args.max_objects, start=start, progress=False,
+                                 log=lambda line: print(line, flush=True), on_object=keep,
+                                 **({"max_per_object": args.max_per_object} if args.max_per_object else {}))
+        problems = kept + found
+        print(f"{len(problems)} problems on {len({p.object_index for p in problems})} objects, "
+              f"{time.perf_counter() - started:.0f} s, kept in {path}")
+    problems = problems[:args.problems]
+    if not problems:
+        print("error: no qualified problem could be made")
+        return 1
+    outcomes = tp.run_protocol(planner, problems, seed=args.seed)
+    summary = tp.rates(outcomes)
+    print(f"\n{'method':10s} {'n':>4s} {'1 shake':>8s} {'10 shakes':>10s}  95% interval (10 shakes)")
+    for method, row in summary.items():
+        lo, hi = row["robust_10_shakes_ci95"]
+        print(f"{method:10s} {row['n']:4d} {row['robust_1_shake']:8.0%} {row['robust_10_shakes']:10.0%}  "
+              f"{lo:.0%}-{hi:.0%}")
+    print("(the paper, floating: 93% / 81% optimized, 2% uniform)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    png = plot_table_protocol(args.out / "table_protocol.png", summary,
+                              f"Table-world protocol: {len(problems)} problems on "
+                              f"{len({p.object_index for p in problems})} unseen objects (seed {problems[0].seed})")
+    report = {"world": "table", "model": str(args.model), "seed": args.seed, "problem_set": str(path),
+              "summary": summary, "wall_s": time.perf_counter() - started, "png": str(png),
+              "outcomes": [o.__dict__ for o in outcomes]}
     (args.out / "evaluation.json").write_text(json.dumps(report, indent=1, default=float))
     print(f"wrote {args.out / 'evaluation.json'} and {png}")
     return 0

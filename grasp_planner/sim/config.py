@@ -104,9 +104,15 @@ _SECTIONS = {
 
 
 def _build_section(name: str, cls, values) -> object:
-    """One section dataclass from a mapping; unknown, missing or mistyped keys raise ValueError."""
+    """One section dataclass from a mapping; unknown, missing or mistyped keys raise ValueError.
+
+    A key with a default in the dataclass may be missing: such keys were added after stores were
+    made, and their default is the behaviour those stores were labelled with.
+    """
     if not isinstance(values, dict):
         raise ValueError(f"sim config section '{name}' must be a mapping, got {type(values).__name__}")
+    defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+    values = {**defaults, **values}
     fields = {f.name: f.type for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     missing = sorted(set(fields) - set(values))

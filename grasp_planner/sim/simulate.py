@@ -236,17 +236,24 @@ class GraspSimulator:
         palm.setObjectTransform(R.T.reshape(-1).tolist(), (self._palm_t + R @ offset_hand).tolist())
         palm.setVelocity([0.0, 0.0, 0.0], (R @ velocity_hand).tolist())
 
-    def _advance_stage(self, finger: _Finger, touching: list, actual, command: np.ndarray) -> None:
+    def _blocking_ids(self) -> list:
+        """Bodies besides the object whose contact stops a phalanx (none in the floating world)."""
+        return []
+
+    def _advance_stage(self, finger: _Finger, touching: list, actual, command: np.ndarray,
+                       blocked: list = ()) -> None:
         """The note's underactuation rule for one finger after one control step.
 
         A touching phalanx ``j`` at or beyond the active stage locks phalanges ``<= j`` at their actual
         angle plus the squeeze and hands over to phalanx ``j + 1``; an active joint whose command
-        reached its limit also hands over. ``command`` is updated in place.
+        reached its limit also hands over. ``blocked`` phalanges (touching another body, e.g. the
+        table) hand over the same way but do not count as touching the object. ``command`` is
+        updated in place.
         """
         finger.touched.update(touching)
         if finger.stage >= 3:
             return
-        deepest = max(touching, default=-1)
+        deepest = max([*touching, *blocked], default=-1)
         if deepest >= finger.stage:
             for j in range(deepest + 1):
                 dof = finger.dofs[j]
@@ -265,6 +272,7 @@ class GraspSimulator:
         obj_id = self.object.getID()
         palm_id = self.robot.link(PALM_LINK_INDEX).getID()
         fingers = self._fingers()
+        blocking = self._blocking_ids()
         command = self._q_start.copy()
         zero_velocity = [0.0] * len(command)
         com_start = self._com(sim)
@@ -283,7 +291,9 @@ class GraspSimulator:
             for finger in fingers:
                 touching = [j for j, link_id in enumerate(finger.link_ids) if sim.hadContact(link_id, obj_id)]
                 any_contact = any_contact or bool(touching)
-                self._advance_stage(finger, touching, actual, command)
+                blocked = [j for j, link_id in enumerate(finger.link_ids)
+                           if any(sim.hadContact(link_id, other) for other in blocking)]
+                self._advance_stage(finger, touching, actual, command, blocked)
             com = self._com(sim)
             history.append(com)
             if not early_exit or step < window:

@@ -305,6 +305,11 @@ class TableGraspSimulator(GraspSimulator):
             sim.enableContactFeedback(self.robot.link(i).getID(), table_id)
         return sim
 
+    def _blocking_ids(self) -> list:
+        """With ``grip.table_blocks_fingers``, a phalanx stopped by the table hands over to the next one,
+        as the 3F's underactuated linkage does against any obstacle (the distal phalanges curl on)."""
+        return [self.table.getID()] if self.world_config.grip.table_blocks_fingers else []
+
     def _table_touched(self, sim) -> bool:
         table_id = self.table.getID()
         return any(sim.hadContact(self.robot.link(i).getID(), table_id)

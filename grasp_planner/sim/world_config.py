@@ -25,6 +25,7 @@ class TableConfig:
 @dataclass(frozen=True)
 class GripConfig:
     squeeze_rad: float
+    table_blocks_fingers: bool = False
 
 
 @dataclass(frozen=True)

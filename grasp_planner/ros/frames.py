@@ -1,26 +1,12 @@
 """Relating frames with tf2_ros when it is installed (it is not on PyPI; a ROS install provides it).
 
 The node looks every transform of a request up at the depth image's stamp; the arithmetic that
-uses the looked-up transforms (``initial_hand_pose`` here, ``conversions.compose``) is plain code.
+uses the looked-up transforms is planning/request.py's, plain code.
 """
 from __future__ import annotations
 
-from grasp_planner.hand.posture import remove_tcp_offset
 from grasp_planner.pose import Pose
-from grasp_planner.ros.conversions import compose, transform_msg_to_pose
-
-
-def initial_hand_pose(T_camera_source: Pose, T_source_tool: Pose, T_hand_tool: Pose) -> Pose:
-    """The hand (TCP) pose in the camera frame for an initial pose of the robot's tool frame.
-
-    Parameters
-    ----------
-    T_camera_source : the pose message's frame in the camera frame (looked up at the image stamp).
-    T_source_tool : the initial pose as received, in its own frame; it is the tool frame's pose
-        (``tcp_offset``), which is the hand frame when the offset is zero.
-    T_hand_tool : the ``tcp_offset``.
-    """
-    return remove_tcp_offset(compose(T_camera_source, T_source_tool), T_hand_tool)
+from grasp_planner.ros.conversions import transform_msg_to_pose
 
 
 class FrameError(ValueError):
@@ -43,6 +29,12 @@ class FrameResolver:
             return
         self._buffer = tf2_ros.Buffer()
         self._listener = tf2_ros.TransformListener(self._buffer, node, spin_thread=False)
+
+    def close(self):
+        """Stop listening to /tf (a configure after cleanup makes a new resolver)."""
+        if self._buffer is not None:
+            self._listener.unregister()
+            self._buffer = None
 
     @property
     def has_tf(self) -> bool:

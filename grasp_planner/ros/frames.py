@@ -22,6 +22,7 @@ class FrameResolver:
 
     def __init__(self, node):
         self._clock = node.get_clock()
+        self._static: dict = {}
         try:
             import tf2_ros  # imported lazily: not on PyPI
         except ImportError:
@@ -29,6 +30,10 @@ class FrameResolver:
             return
         self._buffer = tf2_ros.Buffer()
         self._listener = tf2_ros.TransformListener(self._buffer, node, spin_thread=False)
+
+    def add_static(self, parent: str, child: str, T_parent_child: Pose):
+        """A fixed transform known without tf (a mounted camera), used in either direction before tf."""
+        self._static[(parent, child)] = T_parent_child
 
     def close(self):
         """Stop listening to /tf (a configure after cleanup makes a new resolver)."""
@@ -43,6 +48,10 @@ class FrameResolver:
     def lookup(self, target: str, source: str, stamp=None, timeout_s: float = 0.2) -> Pose:
         if not source or source == target:
             return Pose.identity()
+        if (target, source) in self._static:
+            return self._static[(target, source)]
+        if (source, target) in self._static:
+            return self._static[(source, target)].inverse()
         if self._buffer is None:
             raise FrameError(f"frame {source!r} differs from {target!r} and tf2_ros is not installed, so they "
                              f"cannot be related; send data in {target!r} or install tf2_ros")

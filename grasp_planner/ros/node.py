@@ -18,13 +18,16 @@ class GraspPlannerNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__("grasp_planner", **kwargs)
+        self.server = None
         self.server = PlanServer(self, declare_params(self))
         self.server.activate()
         self.get_logger().info(f"grasp_planner ready: model {self.server.card}, "
                                f"tf2_ros {'found' if self.server.frames.has_tf else 'absent (frames must match)'}")
 
     def destroy_node(self):
-        self.server.destroy()
+        if self.server is not None:
+            self.server.destroy()
+            self.server = None
         return super().destroy_node()
 
 

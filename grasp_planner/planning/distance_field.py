@@ -180,8 +180,14 @@ class SceneBarrier:
         moved = (np.linalg.norm(T[:, :3, 3] - T[:1, :3, 3], axis=1).max()
                  + np.linalg.norm(T[:, :3, :3] - T[:1, :3, :3], axis=(1, 2)).max() * s.reach)
         centres0 = _apply(T[:1], s.centres)[0]
+        origin = T[0, :3, 3]
         for grid in self.grids:
             threshold = min(near, out.max())
+            # every point of the grid lies in its box: a hand that far from the box is farther from them
+            gap = np.linalg.norm(np.maximum(np.maximum(grid.lo - origin, origin - grid.hi), 0.0)) - s.reach - moved
+            if gap >= threshold:
+                out = np.minimum(out, gap)
+                continue
             lower = grid(centres0) - s.radii - moved          # each cell, at every pose
             active = lower < threshold
             rest = max(lower[~active].min(), 0.0) if (~active).any() else np.inf

@@ -81,8 +81,8 @@ class PlanServer:
         self._endpoints, self._outputs, self._action = [], None, None
         self.frames = FrameResolver(node)
         self._diagnostics = DiagnosticsPublisher(node, self.stats)
-        self._callbacks = (node.add_on_set_parameters_callback(self._check_parameters),
-                           node.add_post_set_parameters_callback(self._apply_parameters))
+        node.add_on_set_parameters_callback(self._check_parameters)
+        node.add_post_set_parameters_callback(self._apply_parameters)
 
     # --- life ------------------------------------------------------------------------------------
     def activate(self):
@@ -111,8 +111,8 @@ class PlanServer:
         self.deactivate()
         self._diagnostics.destroy()
         self.frames.close()
-        self.node.remove_on_set_parameters_callback(self._callbacks[0])
-        self.node.remove_post_set_parameters_callback(self._callbacks[1])
+        self.node.remove_on_set_parameters_callback(self._check_parameters)
+        self.node.remove_post_set_parameters_callback(self._apply_parameters)
         self.planner = None
         self.stats.model_loaded(None)
 

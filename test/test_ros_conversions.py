@@ -144,7 +144,8 @@ def test_defaults_are_valid_parameters():
 @pytest.mark.parametrize("name,value,message", [
     ("alpha", -1.0, r"alpha must be in \["), ("starts", 0, r"starts must be in \["),
     ("hand_mode", "claw", "hand_mode must be one of"), ("starts", 2.5, "starts must be a int"),
-    ("no_such", 1, "unknown parameter"), ("strats", 8, "'strats' .did you mean starts"), ("gripper_format", "modbus", "gripper_format must be one of"),
+    ("no_such", 1, "unknown parameter"), ("strats", 8, "'strats' .did you mean starts"),
+    ("gripper_format", "modbus", "gripper_format must be one of"),
     ("tcp_offset", [0.0, 0.0, 0.1], "tcp_offset must be 6 numbers"),
     ("approach_cone.direction", [0.0, "z", 1.0], "approach_cone.direction must be 3 numbers"),
     ("workspace.lo", [0.0, float("nan"), 0.0], "must hold finite numbers"),

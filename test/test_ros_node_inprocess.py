@@ -10,7 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy")
@@ -24,7 +23,6 @@ from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
 
 from grasp_planner.perception.scenes import bundled_scene_paths, load_scene  # noqa: E402
-from grasp_planner.pose import Pose  # noqa: E402
 from grasp_planner.ros import conversions as conv  # noqa: E402
 from grasp_planner.ros.server import LATEST  # noqa: E402
 

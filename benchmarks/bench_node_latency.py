@@ -5,6 +5,9 @@ Starts the node as a subprocess on a private DDS domain, sends the same 128x128 
 
     source scripts/ros_env.sh .venv interfaces_install
     python benchmarks/bench_node_latency.py --n 20 [--model models/grasp_cnn.json] [--out bench.json]
+    OMP_NUM_THREADS=1 taskset -c 0 python benchmarks/bench_node_latency.py --camera --n 20   # 640x480 16UC1
+
+``--camera`` sends a bundled 640x480 16UC1 camera scene (tilt 30) with its initial pose instead.
 
 Without --model (and no models/grasp_cnn.json) an untrained model is exported first: latency
 then measures the plumbing and the optimizer's cost, not grasp quality.
@@ -47,6 +50,7 @@ def main():
     ap.add_argument("--model", default="")
     ap.add_argument("--time-budget", type=float, default=1.0)
     ap.add_argument("--out", default="")
+    ap.add_argument("--camera", action="store_true", help="a bundled 640x480 16UC1 scene with its initial pose")
     args = ap.parse_args()
 
     import rclpy
@@ -82,6 +86,11 @@ def main():
     camera = PinholeCamera.from_fov(128, 128, np.deg2rad(40.0))
     depth = np.full(camera.shape, 0.55, dtype=np.float32)
     depth[54:74, 54:74] = 0.49
+    initial = Pose(np.eye(3), [0, 0, 0.41])
+    if args.camera:
+        from grasp_planner.perception.scenes import bundled_scene_paths, load_scene
+        scene = load_scene([p for p in bundled_scene_paths() if "tilt30" in p.name][0])
+        camera, depth, initial = scene.camera, scene.depth_mm(), scene.initial_pose
     frame = "camera_depth_optical_frame"
     image_pub = node.create_publisher(Image, "depth/image", qos_profile_sensor_data)
     info_pub = node.create_publisher(CameraInfo, "depth/camera_info", qos_profile_sensor_data)
@@ -107,7 +116,7 @@ def main():
             image_pub.publish(image)
             info_pub.publish(info)
             spin_until(lambda: False, 0.005)   # image and pose are separate topics: let the image land first
-            pose_pub.publish(conv.pose_to_pose_stamped_msg(Pose(np.eye(3), [0, 0, 0.41]), frame))
+            pose_pub.publish(conv.pose_to_pose_stamped_msg(initial, frame))
             if spin_until(lambda: len(got) > before, 30) and i > 0:
                 latencies.append(got[-1] - start)
         rss = peak_rss_mb(proc.pid)
@@ -123,7 +132,8 @@ def main():
                             text=True).stdout.strip()
     report = {"n_requested": args.n, "n_received": len(lat), "p50_ms": float(np.percentile(lat, 50)),
               "p95_ms": float(np.percentile(lat, 95)), "max_ms": float(lat.max()), "node_peak_rss_mb": rss,
-              "trained_model": trained, "time_budget_s": args.time_budget, "image": "128x128 32FC1",
+              "trained_model": trained, "time_budget_s": args.time_budget,
+              "image": "640x480 16UC1" if args.camera else "128x128 32FC1",
               "commit": commit, "seed": 0}
     print(json.dumps(report, indent=2))
     if args.out:

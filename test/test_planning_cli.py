@@ -38,7 +38,7 @@ def test_plan_command_plans_one_scene_file(card, tmp_path):
     scene = generated_scene(0)
     path = tmp_path / "scene.npz"
     np.savez(path, depth=scene.depth, camera=scene.camera.as_array(), initial_pose=scene.initial_pose.matrix())
-    assert main(["plan", str(path), "--model", str(card), "--out", str(tmp_path / "p.png")]) == 0
+    assert main(["plan", str(path), "--model", str(card), "--view", "direct", "--out", str(tmp_path / "p.png")]) == 0
     assert (tmp_path / "p.png").is_file()
 
 

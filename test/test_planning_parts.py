@@ -59,17 +59,25 @@ def test_surface_seeds_approach_against_the_normal_at_the_standoff():
         assert distance_to_plane == pytest.approx(config.seed_standoff_m, abs=1e-6)
 
 
-def result_at(xyz, objective, success=True):
+def result_at(xyz, logit, success=True, barrier=0.0):
+    """A result with network score ``logit``; its objective is -logit plus a barrier/penalty term."""
     pose = Pose.from_xyzrpy([*xyz, 0, 0, 0])
-    return OptimizationResult(pose, -objective, 0.5, 0.02, objective, success, OptimizationStatus.CONVERGED,
+    return OptimizationResult(pose, logit, 0.5, 0.02, -logit + barrier, success, OptimizationStatus.CONVERGED,
                               "", 1, 1, 0.0, pose, 0.0)
 
 
 def test_rank_distinct_keeps_the_best_of_near_duplicates_and_puts_collisions_last():
-    results = [result_at([0, 0, 0.4], -2.0), result_at([0.003, 0, 0.4], -2.5),   # 3 mm apart: one grasp
-               result_at([0.05, 0, 0.4], -1.0), result_at([0.1, 0, 0.4], -9.0, success=False)]
+    results = [result_at([0, 0, 0.4], 2.0), result_at([0.003, 0, 0.4], 2.5),   # 3 mm apart: one grasp
+               result_at([0.05, 0, 0.4], 1.0), result_at([0.1, 0, 0.4], 9.0, success=False)]
     ranked = rank_distinct(results, 3, 0.01, 0.3)
-    assert [r.objective for r in ranked] == [-2.5, -1.0, -9.0]
+    assert [r.logit for r in ranked] == [2.5, 1.0, 9.0]
+
+
+def test_rank_distinct_orders_clear_grasps_by_score_not_by_the_barrier_laden_objective():
+    near_contact = result_at([0, 0, 0.4], 3.0, barrier=5.0)     # best score, objective 2.0
+    farther = result_at([0.05, 0, 0.4], 2.0)                    # lower score, objective -2.0
+    ranked = rank_distinct([farther, near_contact], 2, 0.01, 0.3)
+    assert [r.logit for r in ranked] == [3.0, 2.0]
 
 
 def test_uniform_poses_lie_in_the_grown_box_with_proper_rotations():

@@ -7,12 +7,12 @@ import pytest
 pytest.importorskip("sensor_msgs.msg")
 
 from grasp_planner.camera import PinholeCamera  # noqa: E402
+from grasp_planner.planning.request import ReplyGrasp  # noqa: E402
 from grasp_planner.pose import Pose  # noqa: E402
 from grasp_planner.ros import conversions as conv  # noqa: E402
 from grasp_planner.ros import markers, robotiq  # noqa: E402
 from grasp_planner.hand import posture as hand  # noqa: E402
 from grasp_planner.ros.adapters import posture_msg  # noqa: E402
-from grasp_planner.ros.frames import initial_hand_pose  # noqa: E402
 from grasp_planner.ros.params import (PARAMETERS, params_from_values, resolve_model_path, updated,  # noqa: E402
                                       values_of, with_goal_constraints)
 
@@ -90,8 +90,8 @@ def test_grasp_message_approach_is_the_palm_normal_and_retreat_its_opposite():
     from std_msgs.msg import Header
     pose = Pose.from_xyzrpy([0, 0, 0.4, math.pi / 2, 0, 0])
     traj = posture_msg(hand.grasp_posture("basic"), Header())
-    msg = conv.grasp_msg(pose, Header(frame_id="cam"), 1.5, 0.8176, float("nan"), 7, 0, 0.1, 0.05,
-                         traj, traj)
+    grasp = ReplyGrasp(pose, pose, 1.5, 0.8176, float("nan"), 7)
+    msg = conv.grasp_msg(grasp, Header(frame_id="cam"), 0, 0.1, 0.05, traj, traj)
     approach = [msg.approach_direction.x, msg.approach_direction.y, msg.approach_direction.z]
     np.testing.assert_allclose(approach, [0, -1, 0], atol=1e-12)
     assert msg.retreat_direction.y == pytest.approx(1.0) and msg.distance == 0.0
@@ -102,7 +102,8 @@ def test_grasp_message_with_a_tcp_offset_carries_the_tool_pose_and_the_hand_appr
     pose = Pose.from_xyzrpy([0, 0, 0.4, math.pi / 2, 0, 0])
     traj = posture_msg(hand.grasp_posture("basic"), Header())
     T_hand_tool = hand.tcp_offset_from_xyzrpy([0, 0, -0.1, 0, math.pi / 2, 0])
-    msg = conv.grasp_msg(pose, Header(frame_id="cam"), 1.0, 0.7, 0.0, 1, 0, 0.1, 0.1, traj, traj, T_hand_tool)
+    grasp = ReplyGrasp(pose, hand.apply_tcp_offset(pose, T_hand_tool), 1.0, 0.7, 0.0, 1)
+    msg = conv.grasp_msg(grasp, Header(frame_id="cam"), 0, 0.1, 0.1, traj, traj)
     tool = conv.pose_msg_to_pose(msg.pose.pose)
     np.testing.assert_allclose(tool.translation, [0, 0.1, 0.4], atol=1e-12)   # 10 cm behind the palm face
     approach = [msg.approach_direction.x, msg.approach_direction.y, msg.approach_direction.z]
@@ -143,7 +144,8 @@ def test_defaults_are_valid_parameters():
 @pytest.mark.parametrize("name,value,message", [
     ("alpha", -1.0, r"alpha must be in \["), ("starts", 0, r"starts must be in \["),
     ("hand_mode", "claw", "hand_mode must be one of"), ("starts", 2.5, "starts must be a int"),
-    ("no_such", 1, "unknown parameter"), ("gripper_format", "modbus", "gripper_format must be one of"),
+    ("no_such", 1, "unknown parameter"), ("strats", 8, "'strats' .did you mean starts"),
+    ("gripper_format", "modbus", "gripper_format must be one of"),
     ("tcp_offset", [0.0, 0.0, 0.1], "tcp_offset must be 6 numbers"),
     ("approach_cone.direction", [0.0, "z", 1.0], "approach_cone.direction must be 3 numbers"),
     ("workspace.lo", [0.0, float("nan"), 0.0], "must hold finite numbers"),
@@ -206,17 +208,6 @@ def test_a_goal_constraint_replaces_its_parameter_and_leaves_the_others(goal, ex
     assert merged == {**base, **expected}
 
 
-def test_an_initial_tool_pose_in_another_frame_becomes_the_hand_pose_in_the_camera_frame():
-    T_cam_base = Pose.from_xyzrpy([0.1, 0.0, 0.5, math.pi, 0.0, 0.0])        # looked up at the image stamp
-    T_base_tool = Pose.from_xyzrpy([0.2, 0.1, 0.3, 0.0, 0.0, 0.4])
-    T_hand_tool = hand.tcp_offset_from_xyzrpy([0.0, 0.0, -0.092, 0.0, 0.0, 0.0])
-    T_cam_hand = initial_hand_pose(T_cam_base, T_base_tool, T_hand_tool)
-    back = T_cam_base.inverse() @ T_cam_hand @ T_hand_tool                   # the tool pose again, base frame
-    assert back.distance_to(T_base_tool)[0] < 1e-12
-    np.testing.assert_allclose(T_cam_hand.translation - (T_cam_base @ T_base_tool).translation,
-                               0.092 * (T_cam_base @ T_base_tool).rotation[:, 2], atol=1e-12)
-
-
 def test_every_planner_status_is_a_failure_reason_with_the_same_number():
     pytest.importorskip("grasp_planner_interfaces.msg")
     from grasp_planner.planning.planner import PlanStatus
@@ -228,7 +219,7 @@ def test_every_planner_status_is_a_failure_reason_with_the_same_number():
 
 def test_every_failure_reason_has_a_sentence_for_a_person():
     pytest.importorskip("grasp_planner_interfaces.msg")
-    from grasp_planner.ros.serving import REASON_TEXT
+    from grasp_planner.planning.request import REASON_TEXT
     from grasp_planner_interfaces.msg import FailureReason
     codes = {n for n in dir(FailureReason) if n.isupper() and isinstance(getattr(FailureReason, n), int)}
     assert codes - {"NONE"} == set(REASON_TEXT)

@@ -89,12 +89,14 @@ def flatten(tree: dict, prefix: str = "") -> dict:
     return out
 
 
-def test_shipped_yaml_sets_every_declared_parameter_and_validates():
+def test_shipped_yaml_sets_every_declared_parameter_but_the_planner_overrides_and_validates():
+    """The planner parameters stay unset there, so the planner YAML's values reach the planner (issue 18)."""
+    from grasp_planner.planning.request import PLANNER_OVERRIDES
     data = yaml.safe_load((ROOT / "config" / "grasp_planner.yaml").read_text())
     values = flatten(data["/**"]["ros__parameters"])
-    assert set(values) == set(PARAMETERS)
+    assert set(values) == set(PARAMETERS) - set(PLANNER_OVERRIDES)
     params = params_from_values(values)
-    assert params.hand_mode == "basic"
+    assert params.hand_mode == "basic" and params.starts is None
 
 
 def test_rviz_config_is_yaml_showing_the_markers_topic():

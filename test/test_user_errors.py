@@ -161,7 +161,8 @@ def _bad_scene(tmp_path, case):
 def test_plan_refuses_a_bad_scene_file_naming_it(tmp_path, capsys, case):
     path = _bad_scene(tmp_path, case)
     code = main(["plan", str(path), "--out", str(tmp_path / "p.png")])
-    _one_line_error(capsys, code, path)
+    line = _one_line_error(capsys, code, path)
+    assert "pickle" not in line  # np.load's advice for a file it cannot place; never follow it here
 
 
 @pytest.mark.parametrize("case", ["uint8 depth_mm", "npy renamed"])

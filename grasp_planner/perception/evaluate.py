@@ -257,7 +257,8 @@ def evaluate_clean(planner, mesh, object_id: int, index: int, seed: int, simulat
     depth, camera, T_cam_obj, initial = clean_view(mesh, np.random.default_rng([seed, index, 3]))
     geometry = ObjectGeometry.from_mesh(T_cam_obj.transform_points(mesh.vertices), mesh.faces)
     started = time.perf_counter()
-    result = planner.plan(depth, camera, initial, geometry=geometry, time_budget_s=time_budget_s)
+    direct = planner.replaced(planner={"view": "direct"})   # the clean case is a network view
+    result = direct.plan(depth, camera, initial, geometry=geometry, time_budget_s=time_budget_s)
     plan_s = time.perf_counter() - started
     labelled = _label(result, T_cam_obj, mesh, np.random.default_rng([seed, index, 2]), simulators)
     return CaseOutcome(case="clean", index=int(index), tilt_deg=float("nan"), noise=CLEAN,

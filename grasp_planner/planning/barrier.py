@@ -26,10 +26,17 @@ def barrier_cost(distance, config: BarrierConfig) -> np.ndarray:
     return np.where(d < config.cutoff_m, cost, 0.0)
 
 
-def hand_distances(geometry, T_frame_hand: np.ndarray) -> np.ndarray:
-    """Signed distances (m) from the open hand at poses ``(N, 4, 4)`` to the geometry."""
+def hand_distances(geometry, T_frame_hand: np.ndarray, near: float = np.inf) -> np.ndarray:
+    """Distances (m) from the open hand at poses ``(N, 4, 4)`` to the geometry.
+
+    ``geometry`` is a distance_field.SceneBarrier (built once per image; exact below ``near``, a lower
+    bound >= ``near`` beyond) or a Klamp't ObjectGeometry (a known mesh; always exact).
+    """
+    T = np.asarray(T_frame_hand, dtype=float).reshape(-1, 4, 4)
+    if hasattr(geometry, "hand_distances"):
+        return geometry.hand_distances(T, near)
     from grasp_planner.geometry import hand_distances as _distances  # Klamp't loads only when needed
-    return np.asarray(_distances(geometry, np.asarray(T_frame_hand, dtype=float).reshape(-1, 4, 4)), float)
+    return np.asarray(_distances(geometry, T), float)
 
 
 def may_reach(center_distance: float, max_motion_m: float, config: BarrierConfig) -> bool:

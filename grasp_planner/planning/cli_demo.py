@@ -25,7 +25,8 @@ def add_arguments(parser) -> None:
 
 
 def demo_scenes():
-    """The bundled scenes, or (if none are installed) two generated top-down scenes, fixed seed."""
+    """The bundled scenes (camera images: ``planner.view`` real), or, if none are installed, two generated
+    top-down network views (fixed seed; planned with ``planner.view: direct``). Returns (scenes, view)."""
     from grasp_planner.planning.scene_io import generated_scene, load_depth_scene
     try:
         from grasp_planner.perception.scenes import bundled_scene_paths
@@ -33,8 +34,8 @@ def demo_scenes():
     except ImportError:
         paths = []
     if paths:
-        return [load_depth_scene(p) for p in paths]
-    return [generated_scene(i) for i in range(2)]
+        return [load_depth_scene(p) for p in paths], "real"
+    return [generated_scene(i) for i in range(2)], "direct"
 
 
 def run(args) -> int:
@@ -52,14 +53,15 @@ def run(args) -> int:
             from grasp_planner.planning.scene_html import MISSING
             print(f"error: {MISSING}", file=sys.stderr)
             return 2
+    scenes, view = demo_scenes()
     try:
-        planner = GraspPlanner.from_config(args.model, PlannerConfig.load(args.config))
+        planner = GraspPlanner.from_config(args.model, PlannerConfig.load(args.config).replace(planner={"view": view}))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     summary = []
-    for scene in demo_scenes():
+    for scene in scenes:
         start = time.perf_counter()
         result = planner.plan(scene.depth, scene.camera, scene.initial_pose, n_candidates=args.candidates)
         wall = time.perf_counter() - start

@@ -71,7 +71,8 @@ def run(args) -> int:
     from grasp_planner.planning.planner import GraspPlanner
 
     try:
-        planner = GraspPlanner.from_config(args.model, PlannerConfig.load(args.config))
+        planner = GraspPlanner.from_config(args.model,
+                                           PlannerConfig.load(args.config).replace(planner={"view": "direct"}))
     except ValueError as err:
         print(f"error: {err}")
         return 2
@@ -114,7 +115,7 @@ def run(args) -> int:
     single = []
     if args.single_start_too:
         planner_1 = GraspPlanner.from_config(
-            args.model, PlannerConfig.load(args.config).replace(multistart={"n_starts": 1}))
+            args.model, PlannerConfig.load(args.config).replace(multistart={"n_starts": 1}, planner={"view": "direct"}))
         single = [ev.solve_and_label(planner_1, problem, rng, simulators) for problem in problems]
         summary["single_start"] = {key: value for key, value in ev.summarize(single).items()
                                    if key not in ("per_object", "start_labelled")}

@@ -17,6 +17,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--config", type=Path, default=None, help="planner YAML (default: config/planner.yaml)")
     parser.add_argument("--candidates", type=int, default=3, help="grasps to return")
     parser.add_argument("--time-budget", type=float, default=None, help="seconds (default: the config's)")
+    parser.add_argument("--view", choices=("real", "direct"), default=None,
+                        help="real: a camera image with its table (through perception); direct: the scene is "
+                             "already a 128x128 network view (default: the config's planner.view)")
     parser.add_argument("--no-initial-pose", action="store_true", help="ignore the scene's initial pose")
     parser.add_argument("--out", type=Path, default=None, help="PNG to write (default: <scene>_plan.png)")
 
@@ -39,7 +42,9 @@ def run(args) -> int:
     from grasp_planner.planning.scene_io import load_depth_scene
 
     try:
-        planner = GraspPlanner.from_config(args.model, PlannerConfig.load(args.config))
+        config = PlannerConfig.load(args.config)
+        planner = GraspPlanner.from_config(args.model, config if args.view is None else
+                                           config.replace(planner={"view": args.view}))
         scene = load_depth_scene(args.scene)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

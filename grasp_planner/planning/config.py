@@ -88,7 +88,7 @@ class MultiStartConfig:
 class FacadeConfig:
     """What the facade does around the optimizer."""
 
-    view: str = "auto"
+    view: str = "real"
     min_probability: float = 0.5
     #: a result whose open hand is farther than this from the object grasps nothing (m)
     max_object_distance_m: float = 0.10
@@ -96,8 +96,9 @@ class FacadeConfig:
     def __post_init__(self):
         if not self.max_object_distance_m > 0:
             raise ValueError(f"planner.max_object_distance_m must be > 0, got {self.max_object_distance_m}")
-        if self.view not in ("auto", "direct", "real"):
-            raise ValueError(f"planner.view must be auto, direct or real, got {self.view!r}")
+        if self.view not in ("direct", "real"):
+            raise ValueError(f"planner.view must be real (camera images) or direct (network views), "
+                             f"got {self.view!r}")
         if not 0.0 <= self.min_probability <= 1.0:
             raise ValueError(f"planner.min_probability must be in [0, 1], got {self.min_probability}")
 

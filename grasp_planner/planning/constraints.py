@@ -239,6 +239,12 @@ class ConstraintSet:
             out.append(c)
         return ConstraintSet(tuple(out), self.T_camera_output)
 
+    def without_unreferenced_deviation(self) -> "ConstraintSet":
+        """A copy without the MaxDeviation limits that have no reference: with no initial pose there is
+        nothing to deviate from (measuring from a random seed would constrain the plan arbitrarily)."""
+        kept = tuple(c for c in self.constraints if not (isinstance(c, MaxDeviation) and c.reference_pose is None))
+        return ConstraintSet(kept, self.T_camera_output)
+
     def _in_frame(self, c, T_camera_hand: np.ndarray) -> np.ndarray:
         return self._T_frame_camera[c.frame] @ T_camera_hand
 

@@ -99,10 +99,15 @@ def optimize_starts(prepared: PreparedImage, starts: list[Pose], scorer, config:
 
 def rank_distinct(results: list[OptimizationResult], k: int, min_separation_m: float,
                   min_separation_rad: float) -> list[OptimizationResult]:
-    """The ``k`` best results (collision-free first, then lowest objective), no two closer than
-    ``min_separation_m`` in position AND ``min_separation_rad`` in rotation."""
+    """The ``k`` best results (collision-free first, then highest network score), no two closer than
+    ``min_separation_m`` in position AND ``min_separation_rad`` in rotation.
+
+    Ranked by the score, not the objective: the barrier and constraint penalties steer the optimizer
+    but say nothing of how likely a clear grasp is to hold, and the published list is read best first
+    by its score and probability (issue 18: the objective order made that list non-monotone).
+    """
     def key(r):
-        return (not r.success, r.objective if np.isfinite(r.objective) else np.inf)
+        return (not r.success, -r.logit if np.isfinite(r.logit) else np.inf)
 
     chosen: list[OptimizationResult] = []
     for r in sorted(results, key=key):

@@ -17,7 +17,8 @@ import numpy as np
 
 from grasp_planner.camera import PinholeCamera, valid_depth_mask
 from grasp_planner.pose import Pose
-from grasp_planner.planning.barrier import HAND_REACH_M, barrier_cost, hand_distances, may_reach
+from grasp_planner.planning.barrier import HAND_REACH_M, barrier_cost, hand_distances
+from grasp_planner.planning.distance_field import SceneBarrier
 from grasp_planner.planning.config import PlannerConfig
 from grasp_planner.planning.minimize import Evaluation, OptimizationStatus, minimize_with_budget
 from grasp_planner.planning.scorer import (GraspScorer, ImageFeatures, central_difference,
@@ -146,17 +147,15 @@ def prepare_image(depth, camera: PinholeCamera, scorer: GraspScorer, geometry=No
     ----------
     depth : (H, W) metres along the camera's +z, network view size; 0/NaN/inf = no return.
     camera : intrinsics of ``depth``.
-    geometry : ObjectGeometry in the camera frame (e.g. a known mesh); None builds a point cloud
-        from ``depth`` when the barrier is enabled.
+    geometry : ObjectGeometry (a known mesh) or SceneBarrier in the camera frame; None builds a
+        SceneBarrier of ``depth``'s points when the barrier is enabled. ``depth`` is checked by the caller.
     """
     config = config or PlannerConfig()
-    depth = check_depth(depth, camera)
     t0 = time.perf_counter()
     image = scorer.image_features(depth, camera)
     t1 = time.perf_counter()
     if config.barrier.enabled and geometry is None:
-        from grasp_planner.geometry import ObjectGeometry  # Klamp't only when the barrier is on
-        geometry = ObjectGeometry.from_depth(depth, camera, np.eye(4))
+        geometry = SceneBarrier.from_points(camera.deproject(depth))
     if not config.barrier.enabled:
         geometry = None
     t2 = time.perf_counter()
@@ -190,7 +189,7 @@ def optimize(depth, camera: PinholeCamera, initial_pose, scorer: GraspScorer, ge
     config = config or PlannerConfig()
     initial = check_pose(initial_pose)
     start = time.perf_counter()
-    prepared = prepare_image(depth, camera, scorer, geometry, config)
+    prepared = prepare_image(check_depth(depth, camera), camera, scorer, geometry, config)
     budget = time_budget_s if time_budget_s is not None else config.optimizer.time_budget_s
     deadline = None if budget is None else start + budget
     return optimize_prepared(prepared, initial, scorer, config, callback, deadline, extra_cost=extra_cost)
@@ -203,7 +202,6 @@ def optimize_prepared(prepared: PreparedImage, initial_pose: Pose, scorer: Grasp
     """:func:`optimize` on an image already prepared (multi-start shares one :class:`PreparedImage`)."""
     opt, bar = config.optimizer, config.barrier
     coords = PoseCoordinates(initial_pose.matrix(), opt.position_scale_m, opt.rotation_scale_rad)
-    reach = coords.max_motion_m(opt.fd_step)
     spent = {"barrier": 0.0}
     start = time.perf_counter()
 
@@ -211,14 +209,13 @@ def optimize_prepared(prepared: PreparedImage, initial_pose: Pose, scorer: Grasp
         if prepared.geometry is None:
             return 0.0, np.zeros(6), float("nan")
         t = time.perf_counter()
-        d0 = float(hand_distances(prepared.geometry, stencil_poses[:1])[0])
-        if may_reach(d0, reach, bar):   # only near the object can any stencil point feel it
-            d = np.concatenate([[d0], hand_distances(prepared.geometry, stencil_poses[1:])])
+        d = hand_distances(prepared.geometry, stencil_poses, near=bar.cutoff_m)
+        if np.any(d < bar.cutoff_m):   # only near the object can any stencil point feel it
             value, grad = central_difference(barrier_cost(d, bar), opt.fd_step)
         else:
             value, grad = 0.0, np.zeros(6)
         spent["barrier"] += time.perf_counter() - t
-        return value, grad, d0
+        return value, grad, float(d[0])
 
     def objective(x: np.ndarray) -> Evaluation:
         stencil = central_stencil(x, opt.fd_step)
@@ -249,6 +246,9 @@ def optimize_prepared(prepared: PreparedImage, initial_pose: Pose, scorer: Grasp
                                   outcome.n_iter, outcome.n_eval, outcome.wall_time_s, initial_pose, nan,
                                   trajectory, {**prepared.timings, "barrier": spent["barrier"]})
     logits, distance = outcome.best.extra
+    best_pose = Pose.from_matrix(coords.poses(outcome.x)[0])
+    if prepared.geometry is not None:   # the stencil's distance is a lower bound beyond the cutoff
+        distance = float(hand_distances(prepared.geometry, best_pose.matrix()[None])[0])
     initial_logit = float(scorer.score(prepared.image, initial_pose.matrix()[None])[0])
     usable = outcome.status not in (OptimizationStatus.CANCELED, OptimizationStatus.FAILED)
     clear = prepared.geometry is None or distance > 0.0
@@ -256,7 +256,7 @@ def optimize_prepared(prepared: PreparedImage, initial_pose: Pose, scorer: Grasp
     timings = {**prepared.timings, "barrier": spent["barrier"],
                "optimization": outcome.wall_time_s - spent["barrier"]}
     return OptimizationResult(
-        pose=Pose.from_matrix(coords.poses(outcome.x)[0]), logit=float(logits[1]),
+        pose=best_pose, logit=float(logits[1]),
         probability=float(softmax_robust(logits)), distance=float(distance),
         objective=float(outcome.best.value), success=bool(usable and clear), status=outcome.status,
         message=message, n_iter=outcome.n_iter, n_eval=outcome.n_eval, wall_time_s=outcome.wall_time_s,

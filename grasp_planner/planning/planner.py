@@ -1,8 +1,9 @@
 """The facade the ROS node and the demo call: a depth image in, ranked grasps in the camera frame out.
 
-``plan`` decides where to plan: an image that already is a network view (the model's input
-size) is planned on directly; any other camera image is turned into the virtual top-down view by
-perception.normalize_view, planned there, and the grasps are mapped back with ``T_camera_virtual``.
+``plan`` plans where the config says: a camera image (``planner.view: real``, the default) is
+turned into the virtual top-down view by perception.normalize_view, planned there, and the grasps
+are mapped back with ``T_camera_virtual``; ``planner.view: direct`` plans on a network view as it is
+(evaluation only). The barrier's scene (distance_field.SceneBarrier) is built once per image.
 Failures come back as a :class:`PlanResult` with a :class:`PlanStatus` (numbered like the ROS
 ``FailureReason`` message) rather than as exceptions, except that a model that cannot be loaded
 fails in ``from_config``.
@@ -18,9 +19,10 @@ from typing import Callable
 import numpy as np
 
 from grasp_planner.camera import PinholeCamera
-from grasp_planner.contract.quarter_turns import is_turnable
+from grasp_planner.perception.depth_input import depth_to_metres
 from grasp_planner.pose import Pose
 from grasp_planner.planning.config import PlannerConfig
+from grasp_planner.planning.distance_field import SceneBarrier
 from grasp_planner.planning.minimize import OptimizationStatus
 from grasp_planner.planning.multistart import (optimize_starts, perturbed_starts, rank_distinct,
                                                surface_starts)
@@ -88,6 +90,10 @@ class GraspPlanner:
             config = PlannerConfig.load(config)
         return cls(GraspScorer(model_card_path), config)
 
+    def replaced(self, **sections) -> "GraspPlanner":
+        """The same loaded model with config sections replaced (``planner={"view": "direct"}``)."""
+        return GraspPlanner(self.scorer, self.config.replace(**sections))
+
     @property
     def input_shape(self) -> tuple[int, int]:
         return self.scorer.input_shape
@@ -100,8 +106,8 @@ class GraspPlanner:
 
         Parameters
         ----------
-        depth : (H, W) metres along the camera's +z (uint16 millimetres also accepted when the
-            view is normalised); 0/NaN/inf = no return.
+        depth : (H, W) float metres along the camera's +z or uint16 millimetres (converted once
+            here); 0/NaN/inf = no return.
         camera : intrinsics of ``depth``.
         initial_pose : hand pose to start from, camera frame; None seeds from surface normals.
         n_candidates : how many grasps to return at most (>= 1).
@@ -109,10 +115,11 @@ class GraspPlanner:
         callback : called after every optimizer iteration with an IterationInfo (its pose in the
             planning frame); raise StopIteration to cancel.
         geometry : an ObjectGeometry in the camera frame for the barrier (a known mesh); only
-            used when planning directly on a network view.
+            used with ``planner.view: direct``.
         constraints : a planning.constraints.ConstraintSet (camera/output frames): its penalty
             joins the objective and the best grasp must pass its hard check, else the plan
-            fails with OUT_OF_WORKSPACE. MaxDeviation without a reference uses ``initial_pose``.
+            fails with OUT_OF_WORKSPACE. MaxDeviation without a reference uses ``initial_pose``; with
+            no initial pose it is left out (there is nothing to deviate from).
 
         Returns
         -------
@@ -127,6 +134,9 @@ class GraspPlanner:
             if budget is not None and not budget > 0:
                 raise ValueError(f"time_budget_s must be > 0, got {budget}")
             initial = None if initial_pose is None else check_pose(initial_pose)
+            if constraints is not None:   # the deviation's reference exists before anything checks it
+                constraints = (constraints.with_reference(initial) if initial is not None
+                               else constraints.without_unreferenced_deviation())
             if constraints is not None and constraints.conflicts():
                 raise ValueError("constraints contradict each other: " + "; ".join(constraints.conflicts()))
             frame = self._planning_frame(depth, camera, initial, geometry)
@@ -143,18 +153,15 @@ class GraspPlanner:
 
     # --- steps -------------------------------------------------------------------------------
     def _planning_frame(self, depth, camera, initial, geometry) -> "_Frame":
-        """Where to plan: the image itself, or the virtual top-down view of the target object."""
-        mode = self.config.planner.view
-        depth_arr = np.asarray(depth)
-        # a view the scorer averages over quarter turns must be turnable as it is (else: normalise it)
-        is_network_view = (depth_arr.shape == tuple(self.input_shape)
-                           and (self.scorer.card.quarter_turns == 1 or is_turnable(camera)))
-        if mode == "direct" or (mode == "auto" and is_network_view):
-            return _Frame(check_depth(depth_arr, camera), camera, None, geometry)
+        """Where to plan, as the config says (never guessed from the image): a camera image goes
+        through perception to the virtual top-down view of its target; ``planner.view: direct``
+        (evaluation on network views only) plans on the image itself."""
+        depth_m = depth_to_metres(depth)      # the one conversion: uint16 millimetres or float metres
+        if self.config.planner.view == "direct":
+            return _Frame(check_depth(depth_m, camera), camera, None, geometry)
         from grasp_planner.perception.view import normalize_view  # only real images need perception
-        check_depth(depth_arr.astype(float) if depth_arr.dtype.kind in "ui" else depth_arr, camera)
-        view = normalize_view(depth_arr, camera, initial, resolution=int(self.input_shape[0]))
-        scene = view.scene_geometry() if self.config.barrier.enabled else None
+        view = normalize_view(depth_m, camera, initial, resolution=int(self.input_shape[0]))
+        scene = SceneBarrier.from_view(view) if self.config.barrier.enabled else None
         return _Frame(view.depth, view.camera, view.T_camera_virtual, scene)
 
     def _plan_in_frame(self, frame: "_Frame", initial: Pose | None, n_candidates: int,
@@ -168,8 +175,6 @@ class GraspPlanner:
             starts = surface_starts(frame.depth, frame.camera, n_starts, config.multistart, rng)
         else:
             starts = perturbed_starts(frame.to_plan(initial), n_starts, config.multistart, rng)
-        if constraints is not None:
-            constraints = constraints.with_reference(initial if initial is not None else frame.to_camera(starts[0]))
 
         def constraint_penalty(T_plan_hand):
             return constraints.penalty(frame.to_camera_matrices(T_plan_hand))

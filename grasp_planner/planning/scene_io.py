@@ -40,12 +40,16 @@ def open_scene_npz(path):
         raise ValueError(f"scene file {path} does not exist")
     if path.stat().st_size == 0:
         raise ValueError(f"scene file {path} is empty")
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    if magic == b"\x93NUMPY":
+        raise ValueError(f"scene file {path} holds a single array (.npy), not a .npz archive of named arrays")
+    if not magic.startswith(b"PK"):  # np.load would call anything else a pickle and suggest loading it
+        raise ValueError(f"scene file {path} is not a .npz archive (no zip header)")
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"scene file {path} is not a readable .npz archive ({exc})") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ValueError(f"scene file {path} holds a single array (.npy), not a .npz archive of named arrays")
+        raise ValueError(f"scene file {path} is truncated or corrupt ({exc})") from None
     return data
 
 

@@ -156,22 +156,21 @@ def approach_axis(pose: Pose) -> np.ndarray:
     return pose.rotation[:, 2].copy()
 
 
-def grasp_msg(pose: Pose, header, score: float, probability: float, distance: float, iterations: int,
-              mode_register: int, approach_distance: float, retreat_distance: float,
-              pre_grasp_posture, grasp_posture, T_hand_tool: Pose | None = None):
-    """grasp_planner_interfaces/Grasp for the hand pose ``pose`` in ``header.frame_id``.
+def grasp_msg(grasp, header, mode_register: int, approach_distance: float, retreat_distance: float,
+              pre_grasp_posture, grasp_posture):
+    """grasp_planner_interfaces/Grasp for one ``request.ReplyGrasp`` in ``header.frame_id``.
 
-    The message's pose is the tool frame's (``pose @ T_hand_tool``) when ``T_hand_tool`` is given;
-    the approach stays the hand's +z and the retreat goes back along it.
+    The message's pose is the tool frame's (``T_output_tool``); the approach stays the hand's +z and
+    the retreat goes back along it.
     """
     from geometry_msgs.msg import PoseStamped
     from grasp_planner_interfaces.msg import Grasp
 
-    axis = approach_axis(pose)
-    published = pose if T_hand_tool is None else pose @ T_hand_tool
-    return Grasp(pose=PoseStamped(header=header, pose=pose_to_pose_msg(published)), score=float(score),
-                 probability=float(probability), distance=float(distance) if np.isfinite(distance) else 0.0,
-                 iterations=int(iterations), mode=int(mode_register),
+    axis = approach_axis(grasp.T_output_hand)
+    distance = grasp.distance
+    return Grasp(pose=PoseStamped(header=header, pose=pose_to_pose_msg(grasp.T_output_tool)), score=float(grasp.score),
+                 probability=float(grasp.probability), distance=float(distance) if np.isfinite(distance) else 0.0,
+                 iterations=int(grasp.n_iter), mode=int(mode_register),
                  approach_direction=vector_msg(axis), approach_distance=float(approach_distance),
                  retreat_direction=vector_msg(-axis), retreat_distance=float(retreat_distance),
                  pre_grasp_posture=pre_grasp_posture, grasp_posture=grasp_posture)

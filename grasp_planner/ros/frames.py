@@ -1,26 +1,12 @@
 """Relating frames with tf2_ros when it is installed (it is not on PyPI; a ROS install provides it).
 
 The node looks every transform of a request up at the depth image's stamp; the arithmetic that
-uses the looked-up transforms (``initial_hand_pose`` here, ``conversions.compose``) is plain code.
+uses the looked-up transforms is planning/request.py's, plain code.
 """
 from __future__ import annotations
 
-from grasp_planner.hand.posture import remove_tcp_offset
 from grasp_planner.pose import Pose
-from grasp_planner.ros.conversions import compose, transform_msg_to_pose
-
-
-def initial_hand_pose(T_camera_source: Pose, T_source_tool: Pose, T_hand_tool: Pose) -> Pose:
-    """The hand (TCP) pose in the camera frame for an initial pose of the robot's tool frame.
-
-    Parameters
-    ----------
-    T_camera_source : the pose message's frame in the camera frame (looked up at the image stamp).
-    T_source_tool : the initial pose as received, in its own frame; it is the tool frame's pose
-        (``tcp_offset``), which is the hand frame when the offset is zero.
-    T_hand_tool : the ``tcp_offset``.
-    """
-    return remove_tcp_offset(compose(T_camera_source, T_source_tool), T_hand_tool)
+from grasp_planner.ros.conversions import transform_msg_to_pose
 
 
 class FrameError(ValueError):
@@ -36,6 +22,7 @@ class FrameResolver:
 
     def __init__(self, node):
         self._clock = node.get_clock()
+        self._static: dict = {}
         try:
             import tf2_ros  # imported lazily: not on PyPI
         except ImportError:
@@ -44,6 +31,16 @@ class FrameResolver:
         self._buffer = tf2_ros.Buffer()
         self._listener = tf2_ros.TransformListener(self._buffer, node, spin_thread=False)
 
+    def add_static(self, parent: str, child: str, T_parent_child: Pose):
+        """A fixed transform known without tf (a mounted camera), used in either direction before tf."""
+        self._static[(parent, child)] = T_parent_child
+
+    def close(self):
+        """Stop listening to /tf (a configure after cleanup makes a new resolver)."""
+        if self._buffer is not None:
+            self._listener.unregister()
+            self._buffer = None
+
     @property
     def has_tf(self) -> bool:
         return self._buffer is not None
@@ -51,6 +48,10 @@ class FrameResolver:
     def lookup(self, target: str, source: str, stamp=None, timeout_s: float = 0.2) -> Pose:
         if not source or source == target:
             return Pose.identity()
+        if (target, source) in self._static:
+            return self._static[(target, source)]
+        if (source, target) in self._static:
+            return self._static[(source, target)].inverse()
         if self._buffer is None:
             raise FrameError(f"frame {source!r} differs from {target!r} and tf2_ros is not installed, so they "
                              f"cannot be related; send data in {target!r} or install tf2_ros")

@@ -1,63 +1,70 @@
 """``grasp_planner_lifecycle_node``: the planner node as a managed (lifecycle) node.
 
-Same topics, action, parameters and behaviour as ``grasp_planner_node`` (both use
-``ros/serving.PlannerServing``), with its life driven by a lifecycle manager
-(``lifecycle_msgs/srv/ChangeState`` on ``~/change_state``):
+Same topics, action, parameters and behaviour as ``grasp_planner_node`` (both own a
+ros/server.PlanServer), with its life driven by a lifecycle manager (``~/change_state``):
 
-* configure: validate the parameters and load the model; a missing or broken model fails the
-  transition with the reason logged ("configure failed: model file not found: ..."). The
-  ``/diagnostics`` publisher starts here, so a configured but inactive planner is visible.
-* activate: subscriptions, publishers and the ``plan_grasp`` action server are created: serving.
-* deactivate: they are destroyed: no plans, no action server (clients see it disappear).
-* cleanup / shutdown: the model and the diagnostics publisher are freed.
+* configure: read the parameters as they are now, load the planner config and the model, start tf
+  and ``/diagnostics``. A failure (missing model, bad config) is logged and leaves the node
+  unconfigured with nothing held, so fixing the cause and configuring again works.
+* activate / deactivate: the subscriptions, publishers and ``plan_grasp`` action come and go.
+* cleanup / shutdown: everything, the tf listener included, is released.
 """
 from __future__ import annotations
 
 import rclpy
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 
-from grasp_planner.ros.params import declare_params
-from grasp_planner.ros.serving import PlannerServing, spin_until_shutdown
+from grasp_planner.ros.node import spin_until_shutdown
+from grasp_planner.ros.params import current_values, declare_params
+from grasp_planner.ros.server import PlanServer
 
 
-class LifecycleGraspPlannerNode(PlannerServing, LifecycleNode):
+class LifecycleGraspPlannerNode(LifecycleNode):
     """Managed variant of ``GraspPlannerNode``: nothing is loaded or served before configure/activate."""
 
     def __init__(self, **kwargs):
         super().__init__("grasp_planner", **kwargs)
-        try:
-            self._init_serving(declare_params(self))
+        self.server = None
+        self._declare_error = None
+        try:   # static parameters stay settable: a configure reads them again
+            declare_params(self, read_only=False)
         except ValueError as err:          # reported by configure, so a manager sees the failure
-            self._init_serving(None, str(err))
+            self._declare_error = str(err)
 
     def on_configure(self, state) -> TransitionCallbackReturn:
         try:
-            card = self._load()
+            if self._declare_error is not None:
+                raise ValueError(self._declare_error)
+            self.server = PlanServer(self, current_values(self))
         except ValueError as err:
             self.get_logger().error(f"configure failed: {err}")
             return TransitionCallbackReturn.FAILURE
-        self.get_logger().info(f"configured: model {card}")
+        self.get_logger().info(f"configured: model {self.server.card}")
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state) -> TransitionCallbackReturn:
-        self._start_serving()
+        self.server.activate()
         self.get_logger().info("active: serving plan_grasp")
         return super().on_activate(state)
 
     def on_deactivate(self, state) -> TransitionCallbackReturn:
-        self._stop_serving()
+        self.server.deactivate()
         self.get_logger().info("inactive: not serving")
         return super().on_deactivate(state)
 
     def on_cleanup(self, state) -> TransitionCallbackReturn:
-        self._unload()
+        self._release()
         self.get_logger().info("cleaned up: model unloaded")
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state) -> TransitionCallbackReturn:
-        self._stop_serving()
-        self._unload()
+        self._release()
         return TransitionCallbackReturn.SUCCESS
+
+    def _release(self):
+        if self.server is not None:
+            self.server.destroy()
+            self.server = None
 
 
 def main(args=None):

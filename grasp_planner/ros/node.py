@@ -1,8 +1,8 @@
 """``grasp_planner_node``: depth image + initial pose in, ranked grasps, markers and a gripper command out.
 
-The request handling (topics, ``plan_grasp`` action, parameters, /diagnostics) is
-``ros/serving.PlannerServing``, shared with the managed variant ``ros/lifecycle_node.py``; this
-node loads the model and starts serving at construction.
+One Node whose callbacks (ros/server.PlanServer) convert messages, call the ROS-free request layer
+(planning/request.py) and convert the reply back. It loads the model and serves at construction;
+``grasp_planner_lifecycle_node`` (ros/lifecycle_node.py) is the managed variant.
 """
 from __future__ import annotations
 
@@ -10,23 +10,45 @@ import rclpy
 from rclpy.node import Node
 
 from grasp_planner.ros.params import declare_params
-from grasp_planner.ros.serving import PlannerServing, spin_until_shutdown
+from grasp_planner.ros.server import PlanServer
 
 
-class GraspPlannerNode(PlannerServing, Node):
-    """Thin ROS wrapper around ``GraspPlanner.plan``; ValueError at construction if it cannot start."""
+class GraspPlannerNode(Node):
+    """The planner node; ValueError at construction if a parameter, the planner config or the model is bad."""
 
     def __init__(self, **kwargs):
         super().__init__("grasp_planner", **kwargs)
-        self._init_serving(declare_params(self))
-        card = self._load()
-        self._start_serving()
-        self.get_logger().info(f"grasp_planner ready: model {card}, "
-                               f"tf2_ros {'found' if self._frames.has_tf else 'absent (frames must match)'}")
+        self.server = None
+        self.server = PlanServer(self, declare_params(self))
+        self.server.activate()
+        self.get_logger().info(f"grasp_planner ready: model {self.server.card}, "
+                               f"tf2_ros {'found' if self.server.frames.has_tf else 'absent (frames must match)'}")
+
+    def destroy_node(self):
+        if self.server is not None:
+            self.server.destroy()
+            self.server = None
+        return super().destroy_node()
+
+
+def spin_until_shutdown(node, threads: int = 4) -> None:
+    """Spin ``node`` on a multi-threaded executor (cancels arrive mid-goal) until Ctrl-C or shutdown."""
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    executor = MultiThreadedExecutor(num_threads=threads)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
 
 
 def main(args=None):
-    """Run the node until Ctrl-C; a bad parameter or missing model ends it with a clear message."""
+    """Run the node until Ctrl-C; a bad parameter, planner config or model ends it with one line, exit 2."""
     rclpy.init(args=args)
     try:
         node = GraspPlannerNode()

@@ -4,24 +4,32 @@
 validated, frozen ``NodeParams``; ``params_from_values(dict)`` is the same validation as plain code.
 Dotted parameter names (``approach_cone.max_angle_deg``) become underscored fields
 (``approach_cone_max_angle_deg``); ``values_of(params)`` gives the names back. Array parameters
-(``size`` set) are fixed-length float arrays, stored as tuples.
+(``size`` set) are fixed-length float arrays, stored as tuples. The planner parameters (alpha, eps,
+starts, max_iter, time_budget_s) have no default: unset, the planner YAML's value holds; set, they
+override it (planning/request.planner_config). ``check_known`` refuses names the table lacks.
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from grasp_planner.hand.posture import MODE_REGISTER, STAGES, tcp_offset_from_xyzrpy
-from grasp_planner.planning.config import PlannerConfig
+from grasp_planner.planning.config import PlannerConfig, load_planner_config
 from grasp_planner.planning.constraints import FRAMES, constraints_from_params
+from grasp_planner.planning.request import PLANNER_OVERRIDES, planner_config
 from grasp_planner.pose import Pose
 from grasp_planner.resources import resource_candidates
 
 #: the model card looked for when ``model_path`` is empty
 DEFAULT_MODEL_CARD = "grasp_cnn.json"
 GRIPPER_FORMATS = ("registers", "joint_trajectory", "both", "gripper_action", "none")
+#: which plans command the gripper: none, those an initial_pose message triggered, or every one
+ACTUATE = ("never", "topic", "always")
+#: parameters every rclpy node has (not ours, never refused)
+RCLPY_PARAMETERS = ("use_sim_time", "start_type_description_service")
 #: parameters that feed planning.constraints.constraints_from_params (same names)
 CONSTRAINT_PARAMS = ("approach_cone.enabled", "approach_cone.direction", "approach_cone.max_angle_deg",
                      "approach_cone.frame", "workspace.enabled", "workspace.lo", "workspace.hi", "workspace.frame",
@@ -39,17 +47,23 @@ class Spec:
     choices: tuple | None = None
     dynamic: bool = False
     size: int | None = None      # fixed length of a float-array parameter
+    kind: type | None = None     # the type of a parameter whose default is None (unset: the planner YAML's)
 
 
 PARAMETERS: dict[str, Spec] = {
     "model_path": Spec("", "model card (*.json beside the ONNX files); empty: share/grasp_planner/models/"
                            "grasp_cnn.json, or models/ of a source checkout"),
     "planner_config": Spec("", "planner YAML (config/planner.yaml layout); empty: the shipped one"),
-    "alpha": Spec(0.05, "barrier weight alpha in alpha/(eps+d)", 1e-6, 10.0, dynamic=True),
-    "eps": Spec(1e-4, "barrier offset eps (m) in alpha/(eps+d)", 1e-7, 0.1, dynamic=True),
-    "starts": Spec(4, "optimizer starts per plan", 1, 64, dynamic=True),
-    "max_iter": Spec(40, "BFGS iterations per start", 1, 1000, dynamic=True),
-    "time_budget_s": Spec(2.0, "default wall-clock budget of one plan, s", 0.01, 60.0, dynamic=True),
+    "alpha": Spec(None, "barrier weight alpha in alpha/(eps+d); unset: planner YAML barrier.alpha", 1e-6, 10.0,
+                  dynamic=True, kind=float),
+    "eps": Spec(None, "barrier offset eps (m) in alpha/(eps+d); unset: planner YAML barrier.eps_m", 1e-7, 0.1,
+                dynamic=True, kind=float),
+    "starts": Spec(None, "optimizer starts per plan; unset: planner YAML multistart.n_starts", 1, 64,
+                   dynamic=True, kind=int),
+    "max_iter": Spec(None, "BFGS iterations per start; unset: planner YAML optimizer.max_iter", 1, 1000,
+                     dynamic=True, kind=int),
+    "time_budget_s": Spec(None, "default wall-clock budget of one plan, s; unset: planner YAML "
+                                "optimizer.time_budget_s", 0.01, 60.0, dynamic=True, kind=float),
     "n_candidates": Spec(5, "default number of ranked grasps returned", 1, 100, dynamic=True),
     "hand_mode": Spec("basic", "Robotiq grasping mode", choices=tuple(MODE_REGISTER), dynamic=True),
     "output_frame": Spec("", "frame of published grasps; empty: the depth image's frame", dynamic=True),
@@ -90,6 +104,9 @@ PARAMETERS: dict[str, Spec] = {
                                 "(gripper_format: gripper_action)"),
     "gripper_action_type": Spec("control_msgs/action/GripperCommand", "type of that action (package/action/Name, "
                                 "with a GripperCommand-like `command` goal field)"),
+    "actuate_gripper": Spec("topic", "which successful plans send the gripper command: never, those an "
+                                     "initial_pose message triggered (topic), or also action goals (always)",
+                            choices=ACTUATE, dynamic=True),
     "gripper_stage": Spec("pre_grasp", "command the open hand in the mode (pre_grasp) or closing (grasp)",
                           choices=STAGES, dynamic=True),
     "gripper_speed": Spec(0.5, "finger speed, 0..1 of the maximum", 0.0, 1.0, dynamic=True),
@@ -136,13 +153,13 @@ class NodeParams:
     max_deviation_angle_deg: float
     gripper_action_name: str
     gripper_action_type: str
+    actuate_gripper: str
 
     def planner_config_object(self) -> PlannerConfig:
-        """The planner settings: the YAML file with this node's overrides applied."""
-        base = PlannerConfig.load(self.planner_config or None)
-        return base.replace(barrier={"alpha": self.alpha, "eps_m": self.eps},
-                            multistart={"n_starts": self.starts},
-                            optimizer={"max_iter": self.max_iter, "time_budget_s": self.time_budget_s})
+        """The planner settings: the planner YAML, and the planner parameters that are set on top
+        (ConfigError naming the file if it is malformed)."""
+        return planner_config(load_planner_config(self.planner_config or None),
+                              {name: getattr(self, name) for name in PLANNER_OVERRIDES})
 
     def constraint_values(self) -> dict:
         """The task-constraint parameters, keyed as ``constraints_from_params`` reads them."""
@@ -163,17 +180,32 @@ def values_of(params: NodeParams) -> dict:
     return {name: getattr(params, field_name(name)) for name in PARAMETERS}
 
 
+def check_known(names) -> None:
+    """ValueError for any name that is not a parameter, with the known names nearest to it (a typo in
+    a params file, ``strats: 8``, would otherwise be ignored by rclpy)."""
+    unknown = sorted(n for n in names if n not in PARAMETERS and n not in RCLPY_PARAMETERS
+                     and not n.startswith("qos_overrides."))
+    if unknown:
+        hints = []
+        for name in unknown:
+            near = difflib.get_close_matches(name, list(PARAMETERS), n=3, cutoff=0.5)
+            hints.append(f"{name!r}" + (f" (did you mean {', '.join(near)}?)" if near else ""))
+        raise ValueError(f"unknown parameter{'s' if len(unknown) > 1 else ''} {'; '.join(hints)}; "
+                         f"see docs/ros.md for the list")
+
+
 def check_value(name: str, value):
     """The value as its parameter's type, or ValueError naming the parameter and what it accepts."""
-    if name not in PARAMETERS:
-        raise ValueError(f"unknown parameter {name!r}; known: {sorted(PARAMETERS)}")
+    check_known([name])
     spec = PARAMETERS[name]
     if spec.size is not None:
         return _check_array(name, spec, value)
-    kind = type(spec.default)
+    if spec.default is None and value is None:
+        return None                 # unset: the planner YAML's value holds
+    kind = spec.kind or type(spec.default)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool) != isinstance(spec.default, bool):
+    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
         raise ValueError(f"parameter {name} must be a {kind.__name__}, got {value!r}")
     if spec.low is not None and not spec.low <= value <= spec.high:
         raise ValueError(f"parameter {name} must be in [{spec.low}, {spec.high}], got {value}")
@@ -211,8 +243,7 @@ def resolve_model_path(model_path: str, share_dir: str | None) -> Path:
 
 def params_from_values(values: dict) -> NodeParams:
     """Validate every value (missing ones take their defaults) and build ``NodeParams``."""
-    for name in set(values) - set(PARAMETERS):
-        check_value(name, values[name])
+    check_known(values)
     checked = {name: check_value(name, values.get(name, spec.default)) for name, spec in PARAMETERS.items()}
     params = NodeParams(**{field_name(name): value for name, value in checked.items()})
     try:  # the constraint classes check what one value alone cannot (lo <= hi, a non-zero axis)
@@ -255,25 +286,49 @@ def with_goal_constraints(values: dict, goal: dict) -> dict:
     return out
 
 
-def declare_params(node) -> NodeParams:
-    """Declare every parameter on ``node`` with its description and range; return them validated."""
-    from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+def current_values(node) -> dict:
+    """Every declared parameter's value now (None for a planner parameter that is not set)."""
+    from rclpy.exceptions import ParameterUninitializedException
 
     values = {}
+    for name in PARAMETERS:
+        try:
+            values[name] = node.get_parameter(name).value
+        except ParameterUninitializedException:
+            values[name] = None
+    return values
+
+
+def declare_params(node, read_only: bool = True) -> dict:
+    """Declare every parameter on ``node`` with its description and range; return their values.
+
+    ValueError names a parameter of the params file or ``-p`` that is unknown (rclpy keeps them in
+    ``_parameter_overrides``, its record of both) or one rclpy refused. ``read_only`` False leaves
+    the static ones settable (a lifecycle node re-reads them on configure).
+    """
+    from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+    from rclpy.parameter import Parameter
+
+    check_known(getattr(node, "_parameter_overrides", {}))
+    values = {}
     for name, spec in PARAMETERS.items():
-        desc = ParameterDescriptor(description=spec.description, read_only=not spec.dynamic)
+        desc = ParameterDescriptor(description=spec.description, read_only=read_only and not spec.dynamic)
         if spec.size is not None:   # let [0, 0, 1] (an integer array in YAML) through; check_value makes floats
             desc.dynamic_typing = True
             desc.additional_constraints = f"{spec.size} numbers, each in [{spec.low}, {spec.high}]"
         if spec.choices is not None:
             desc.additional_constraints = "one of: " + ", ".join(spec.choices)
-        if isinstance(spec.default, float) and spec.low is not None:
+        kind = spec.kind or type(spec.default)
+        if kind is float and spec.low is not None and spec.size is None:
             desc.floating_point_range = [FloatingPointRange(from_value=float(spec.low), to_value=float(spec.high))]
-        elif isinstance(spec.default, int) and not isinstance(spec.default, bool) and spec.low is not None:
+        elif kind is int and spec.low is not None:
             desc.integer_range = [IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=1)]
-        try:
+        if spec.default is None:   # declared by type only: unset until a params file or -p sets it
+            default = Parameter.Type.DOUBLE if kind is float else Parameter.Type.INTEGER
+        else:
             default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
+        try:
             values[name] = node.declare_parameter(name, default, desc).value
         except Exception as err:  # rclpy's InvalidParameterValue/TypeException: restate them plainly
             raise ValueError(f"parameter {name}: {err}") from None
-    return params_from_values(values)
+    return values

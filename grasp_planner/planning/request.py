@@ -1,0 +1,180 @@
+"""One plan request and its reply as plain data: what the ROS node does with numbers, done here, without ROS.
+
+The node converts messages into a :class:`PlanRequest`, calls :func:`serve`, and converts the
+:class:`PlanReply` back. Everything between (the depth check and 16UC1 conversion, the frames, the
+TCP offset, the task constraints, the postures) happens once, here:
+
+* the depth image is checked and converted to float32 metres once, by :meth:`DepthImage.from_array`;
+* the initial pose is the robot's tool pose in some frame; with ``T_camera_initial`` (that frame in
+  the camera's) and the TCP offset it becomes the hand pose in the camera frame;
+* constraints (the node's flat parameter names) are built once with ``T_camera_output``;
+* every reported pose is in the output frame: the hand pose and the tool pose (``T_hand_tool`` on top).
+
+:func:`planner_config` is the one place node parameters meet ``PlannerConfig``: the planner YAML is
+the base and a parameter overrides it only when it is set (not None).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+from grasp_planner.camera import PinholeCamera
+from grasp_planner.hand.posture import HandPosture, apply_tcp_offset, grasp_posture, pre_grasp_posture
+from grasp_planner.pose import Pose
+from grasp_planner.planning.config import PlannerConfig
+
+#: node parameter -> (PlannerConfig section, field) it overrides when set
+PLANNER_OVERRIDES = {"alpha": ("barrier", "alpha"), "eps": ("barrier", "eps_m"),
+                     "starts": ("multistart", "n_starts"), "max_iter": ("optimizer", "max_iter"),
+                     "time_budget_s": ("optimizer", "time_budget_s")}
+#: what each FailureReason means, the first words of a failed reply's message
+REASON_TEXT = {
+    "NO_IMAGE": "no depth image to plan on",
+    "STALE_IMAGE": "the depth image is too old to plan on",
+    "INVALID_INPUT": "the request is invalid",
+    "TF_UNAVAILABLE": "the frames of the request cannot be related",
+    "OUT_OF_WORKSPACE": "the best grasp breaks a task constraint (approach cone, workspace or deviation)",
+    "NO_FEASIBLE_GRASP": "no grasp was found that clears the scene",
+    "LOW_SCORE": "no grasp was found that is likely enough to succeed",
+    "TIMEOUT": "the time budget ran out before a grasp was found",
+    "CANCELED": "the goal was canceled",
+    "MODEL_ERROR": "the grasp model failed",
+    "INTERNAL_ERROR": "the planner failed unexpectedly",
+    "BUSY": "another plan is running",
+}
+
+
+def planner_config(base: PlannerConfig, overrides: Mapping[str, object]) -> PlannerConfig:
+    """``base`` (the planner YAML) with each node parameter of ``PLANNER_OVERRIDES`` that is set applied."""
+    unknown = set(overrides) - set(PLANNER_OVERRIDES)
+    if unknown:
+        raise ValueError(f"not planner parameters: {sorted(unknown)}; known: {sorted(PLANNER_OVERRIDES)}")
+    sections: dict[str, dict] = {}
+    for name, value in overrides.items():
+        if value is not None:
+            section, key = PLANNER_OVERRIDES[name]
+            sections.setdefault(section, {})[key] = value
+    return base.replace(**sections) if sections else base
+
+
+def failure_message(reason: str, detail: str) -> str:
+    """The message of a failed request: what the reason means, then the specifics."""
+    return f"{REASON_TEXT.get(reason, reason)}: {detail}"
+
+
+class RequestError(ValueError):
+    """A request that is refused before planning: ``reason`` is a FailureReason name."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class DepthImage:
+    """A checked depth image: float32 metres (0 = no return) and its intrinsics."""
+
+    depth: np.ndarray
+    camera: PinholeCamera
+
+    @classmethod
+    def from_array(cls, depth, camera: PinholeCamera | None) -> "DepthImage":
+        """Check and convert once (16UC1 millimetres or 32FC1 metres); RequestError INVALID_INPUT if bad."""
+        from grasp_planner.perception.depth_input import read_depth
+
+        if camera is None:
+            raise RequestError("INVALID_INPUT", "camera info has an all-zero K matrix")
+        try:
+            return cls(read_depth(depth, camera), camera)
+        except ValueError as err:
+            raise RequestError("INVALID_INPUT", str(err)) from None
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """Everything one plan needs, in plain types (frames as poses already looked up)."""
+
+    image: DepthImage
+    T_output_camera: Pose = field(default_factory=Pose.identity)
+    T_hand_tool: Pose = field(default_factory=Pose.identity)          # the tcp_offset
+    initial_tool: Pose | None = None          # the tool's initial pose in its own frame ...
+    T_camera_initial: Pose = field(default_factory=Pose.identity)     # ... which is here in the camera frame
+    constraint_values: Mapping = field(default_factory=dict)          # flat names, constraints_from_params
+    n_candidates: int = 1
+    time_budget_s: float | None = None
+    hand_mode: str = "basic"
+    gripper_force: float = 0.5
+    callback: Callable | None = None
+
+    def initial_hand_camera(self) -> Pose | None:
+        """The initial hand (TCP) pose in the camera frame."""
+        if self.initial_tool is None:
+            return None
+        return apply_tcp_offset(self.T_camera_initial @ self.initial_tool, self.T_hand_tool.inverse())
+
+    def constraints(self):
+        """The task constraints (camera/output frames); RequestError INVALID_INPUT if they are bad."""
+        from grasp_planner.planning.constraints import constraints_from_params
+
+        try:
+            return constraints_from_params(dict(self.constraint_values),
+                                           T_camera_output=self.T_output_camera.inverse()) or None
+        except ValueError as err:
+            raise RequestError("INVALID_INPUT", f"task constraints: {err}") from None
+
+
+@dataclass(frozen=True)
+class ReplyGrasp:
+    """One grasp in the output frame: where the hand goes and where the robot's tool frame must be."""
+
+    T_output_hand: Pose
+    T_output_tool: Pose
+    score: float
+    probability: float
+    distance: float
+    n_iter: int
+
+
+@dataclass(frozen=True)
+class PlanReply:
+    """The one result type of a request; ``reason`` is a FailureReason name ("NONE" on success)."""
+
+    success: bool
+    reason: str
+    message: str
+    grasps: tuple = ()                  # ReplyGrasp, best first (may be non-empty on failure)
+    initial_hand: Pose | None = None    # output frame
+    trajectory: tuple = ()              # the best run's hand poses, output frame
+    timings: dict = field(default_factory=dict)
+    pre_grasp: HandPosture | None = None
+    grasp: HandPosture | None = None
+
+
+def refused(reason: str, detail: str) -> PlanReply:
+    """A reply for a request refused before planning."""
+    return PlanReply(False, reason, failure_message(reason, detail))
+
+
+def serve(planner, request: PlanRequest) -> PlanReply:
+    """Plan one request with a GraspPlanner; every failure comes back as a reply, never raised."""
+    try:
+        initial = request.initial_hand_camera()
+        constraints = request.constraints()
+    except RequestError as err:
+        return refused(err.reason, str(err))
+    except ValueError as err:     # a degenerate pose or offset
+        return refused("INVALID_INPUT", str(err))
+    image = request.image
+    result = planner.plan(image.depth, image.camera, initial, n_candidates=request.n_candidates,
+                          time_budget_s=request.time_budget_s, callback=request.callback, constraints=constraints)
+    T_out = request.T_output_camera
+    grasps = tuple(ReplyGrasp(T_out @ g.pose, apply_tcp_offset(T_out @ g.pose, request.T_hand_tool), g.score,
+                              g.probability, g.distance, g.n_iter) for g in result.grasps)
+    reason = "NONE" if result.success else result.reason.name
+    message = result.message if result.success else failure_message(reason, result.message)
+    return PlanReply(result.success, reason, message, grasps,
+                     None if result.initial_pose is None else T_out @ result.initial_pose,
+                     tuple(T_out @ q for q in result.trajectory), dict(result.timings),
+                     pre_grasp_posture(request.hand_mode), grasp_posture(request.hand_mode, request.gripper_force))

@@ -9,17 +9,25 @@ from grasp_planner.data.dataset_config import DatasetConfig
 from grasp_planner.learning.train import TrainConfig
 from grasp_planner.planning.config import PlannerConfig, load_planner_config
 from grasp_planner.resources import resource_path
+from grasp_planner.sim.config import SimConfig
+from grasp_planner.sim.world_config import TableWorldConfig
 
 LOADERS = {
     "planner": load_planner_config,
     "dataset": DatasetConfig.load,
     "training": TrainConfig.from_yaml,
+    "sim": SimConfig.load,
+    "table_world": TableWorldConfig.load,
 }
+SHIPPED = {"sim": resource_path("config", "sim.yaml").read_text(),
+           "table_world": resource_path("config", "table_world.yaml").read_text()}
 #: a valid document of each kind, the cases below change one thing in it
 VALID = {
     "planner": "optimizer:\n  max_iter: 10\nbarrier:\n  enabled: true\n",
     "dataset": "grasps_per_object: 2\nimages_per_object: 3\n",
     "training": "epochs: 2\nresample_failed: false\n",
+    "sim": SHIPPED["sim"],
+    "table_world": SHIPPED["table_world"],
 }
 
 
@@ -77,6 +85,26 @@ def test_a_document_that_is_no_mapping_of_settings_is_refused(kind, tmp_path, te
 ])
 def test_a_value_of_the_wrong_type_is_refused_naming_the_key(kind, tmp_path, text, words):
     _refused(kind, _write(tmp_path, text), *words)
+
+
+@pytest.mark.parametrize("kind, old, new, words", [
+    ("sim", "max_contacts: 4 ", "max_contacts: four ", ["'physics.max_contacts'", "an integer"]),
+    ("sim", "adaptive_time_stepping: true", "adaptive_time_stepping: \"no\"", ["'physics.adaptive_time_stepping'",
+                                                                                "true or false"]),
+    ("sim", "friction: ", "frictoin: ", ["'frictoin'", "did you mean 'friction'"]),
+    ("sim", "friction: ", "friction: -", ["'physics.friction' must be >= 0"]),
+    ("table_world", "squeeze_rad: 0.5", "squeeze_rad: tight", ["'grip.squeeze_rad'", "a number"]),
+    ("table_world", "table_blocks_fingers: false", "table_blocks_fingers: \"no\"", ["'grip.table_blocks_fingers'"]),
+    ("table_world", "count: 4 ", "count: 2.5 ", ["'trials.count'", "an integer"]),
+])
+def test_the_simulators_configs_are_read_by_the_same_strict_reader(kind, tmp_path, old, new, words):
+    assert old in SHIPPED[kind]
+    _refused(kind, _write(tmp_path, SHIPPED[kind].replace(old, new, 1)), *words)
+
+
+def test_a_table_world_setting_added_later_may_be_left_out_and_keeps_the_old_behaviour(tmp_path):
+    text = "\n".join(line for line in SHIPPED["table_world"].splitlines() if "table_blocks_fingers" not in line)
+    assert TableWorldConfig.load(_write(tmp_path, text)).grip.table_blocks_fingers is False
 
 
 def test_yaml_1_1_exponents_without_a_point_are_explained(tmp_path):

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from grasp_planner.config_schema import ConfigError, build, read_yaml
 from grasp_planner.resources import resource_path
 
 
@@ -97,39 +97,15 @@ class QualifyConfig:
     poses_per_slide: int
 
 
-_SECTIONS = {
-    "physics": PhysicsConfig, "object": ObjectConfig, "hand": HandConfig, "closing": ClosingConfig,
-    "shake": ShakeConfig, "hand_box": HandBoxConfig, "early_exit": EarlyExitConfig, "qualify": QualifyConfig,
-}
-
-
-def _build_section(name: str, cls, values) -> object:
-    """One section dataclass from a mapping; unknown, missing or mistyped keys raise ValueError.
-
-    A key with a default in the dataclass may be missing: such keys were added after stores were
-    made, and their default is the behaviour those stores were labelled with.
-    """
-    if not isinstance(values, dict):
-        raise ValueError(f"sim config section '{name}' must be a mapping, got {type(values).__name__}")
-    defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
-    values = {**defaults, **values}
-    fields = {f.name: f.type for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    missing = sorted(set(fields) - set(values))
-    if unknown or missing:
-        raise ValueError(f"sim config section '{name}': unknown keys {unknown}, missing keys {missing}")
-    converted = {}
-    for key, type_name in fields.items():
-        value = values[key]
-        kind = {"float": float, "int": int, "bool": bool, "str": str}[type_name]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise ValueError(f"sim config '{name}.{key}' must be {type_name}, got {value!r}")
-        if kind in (float, int) and value < 0 and name != "hand_box":
-            raise ValueError(f"sim config '{name}.{key}' must be >= 0, got {value!r}")
-        converted[key] = value
-    return cls(**converted)
+def check_non_negative(config, source: str, skip: tuple = ()) -> None:
+    """Physical quantities of the labelling are >= 0 (offsets in ``skip`` sections may be signed)."""
+    for section in dataclasses.fields(config):
+        if section.name in skip:
+            continue
+        for f in dataclasses.fields(getattr(config, section.name)):
+            value = getattr(getattr(config, section.name), f.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                raise ConfigError(f"{source}: '{section.name}.{f.name}' must be >= 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -146,44 +122,27 @@ class SimConfig:
     qualify: QualifyConfig
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SimConfig":
-        """Build from a nested mapping (the YAML's structure); unknown or missing keys raise ValueError."""
-        if not isinstance(data, dict):
-            raise ValueError(f"sim config must be a mapping of sections, got {type(data).__name__}")
-        unknown = sorted(set(data) - set(_SECTIONS))
-        missing = sorted(set(_SECTIONS) - set(data))
-        if unknown or missing:
-            raise ValueError(f"sim config: unknown sections {unknown}, missing sections {missing}")
-        config = cls(**{name: _build_section(name, section, data[name]) for name, section in _SECTIONS.items()})
+    def from_dict(cls, data: dict, source: str = "sim config") -> "SimConfig":
+        """Build from a nested mapping (the YAML's structure) with the project's one strict reader
+        (config_schema): unknown, missing or mistyped keys raise a ConfigError naming ``source``.
+
+        A key with a default may be missing: such keys were added after stores were labelled, and
+        their default is the behaviour those stores were labelled with.
+        """
+        config = build(cls, data, source)
+        check_non_negative(config, source, skip=("hand_box",))
         if config.physics.sim_dt_s <= 0 or config.physics.control_dt_s < config.physics.sim_dt_s:
-            raise ValueError("sim config: need 0 < physics.sim_dt_s <= physics.control_dt_s, got "
-                             f"{config.physics.sim_dt_s} and {config.physics.control_dt_s}")
+            raise ConfigError(f"{source}: need 0 < physics.sim_dt_s <= physics.control_dt_s, got "
+                              f"{config.physics.sim_dt_s} and {config.physics.control_dt_s}")
         if config.qualify.slide_step_m <= 0:
-            raise ValueError(f"sim config: qualify.slide_step_m must be > 0, got {config.qualify.slide_step_m}")
+            raise ConfigError(f"{source}: qualify.slide_step_m must be > 0, got {config.qualify.slide_step_m}")
         return config
 
     @classmethod
     def load(cls, path=None) -> "SimConfig":
-        """Read a sim config YAML (default: the package's config/sim.yaml).
-
-        Parameters
-        ----------
-        path : str or Path, optional
-            YAML file; None reads the shipped ``config/sim.yaml`` (grasp_planner.resources).
-
-        Returns
-        -------
-        SimConfig
-        """
+        """Read a sim config YAML (default: the package's config/sim.yaml); errors name the file and key."""
         path = Path(path) if path is not None else resource_path("config", "sim.yaml")
-        if not path.is_file():
-            raise FileNotFoundError(f"sim config file not found: {path}")
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-        try:
-            return cls.from_dict(data)
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+        return cls.from_dict(read_yaml(path, "sim"), source=str(path))
 
     def to_dict(self) -> dict:
         """Nested plain dict (JSON-able), e.g. for the dataset's ``config`` attribute."""

@@ -7,10 +7,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from grasp_planner.config_schema import ConfigError, build, read_yaml
 from grasp_planner.resources import resource_path
-from grasp_planner.sim.config import _build_section
+from grasp_planner.sim.config import check_non_negative
 
 
 @dataclass(frozen=True)
@@ -58,10 +57,6 @@ class TrialsConfig:
     early_stop_failed: int
 
 
-_SECTIONS = {"table": TableConfig, "grip": GripConfig, "placement": PlacementConfig, "lift": LiftConfig,
-             "trials": TrialsConfig}
-
-
 @dataclass(frozen=True)
 class TableWorldConfig:
     """Every table-world setting; config/table_world.yaml says why each value was chosen."""
@@ -73,30 +68,19 @@ class TableWorldConfig:
     trials: TrialsConfig
 
     @classmethod
-    def from_dict(cls, data) -> "TableWorldConfig":
-        if not isinstance(data, dict):
-            raise ValueError(f"table world config must be a mapping of sections, got {type(data).__name__}")
-        unknown = sorted(set(data) - set(_SECTIONS))
-        missing = sorted(set(_SECTIONS) - set(data))
-        if unknown or missing:
-            raise ValueError(f"table world config: unknown sections {unknown}, missing sections {missing}")
-        config = cls(**{name: _build_section(name, section, data[name]) for name, section in _SECTIONS.items()})
+    def from_dict(cls, data, source: str = "table world config") -> "TableWorldConfig":
+        """Build from the YAML's nested mapping with the one strict reader (config_schema)."""
+        config = build(cls, data, source)
+        check_non_negative(config, source)
         if config.trials.count < 1 or config.lift.speed_m_s <= 0:
-            raise ValueError("table world config: need trials.count >= 1 and lift.speed_m_s > 0")
+            raise ConfigError(f"{source}: need trials.count >= 1 and lift.speed_m_s > 0")
         return config
 
     @classmethod
     def load(cls, path=None) -> "TableWorldConfig":
-        """Read a YAML file (default: the shipped config/table_world.yaml); errors name the file."""
+        """Read a YAML file (default: the shipped config/table_world.yaml); errors name the file and key."""
         path = Path(path) if path is not None else resource_path("config", "table_world.yaml")
-        if not path.is_file():
-            raise FileNotFoundError(f"table world config file not found: {path}")
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = yaml.safe_load(handle)
-            return cls.from_dict(data)
-        except (ValueError, yaml.YAMLError) as error:
-            raise ValueError(f"{path}: {str(error).splitlines()[0]}") from None
+        return cls.from_dict(read_yaml(path, "table world"), source=str(path))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

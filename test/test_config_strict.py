@@ -89,8 +89,8 @@ def test_a_value_of_the_wrong_type_is_refused_naming_the_key(kind, tmp_path, tex
 
 @pytest.mark.parametrize("kind, old, new, words", [
     ("sim", "max_contacts: 4 ", "max_contacts: four ", ["'physics.max_contacts'", "an integer"]),
-    ("sim", "adaptive_time_stepping: true", "adaptive_time_stepping: \"no\"", ["'physics.adaptive_time_stepping'",
-                                                                                "true or false"]),
+    ("sim", "adaptive_time_stepping: true", "adaptive_time_stepping: \"no\"",
+     ["'physics.adaptive_time_stepping'", "true or false"]),
     ("sim", "friction: ", "frictoin: ", ["'frictoin'", "did you mean 'friction'"]),
     ("sim", "friction: ", "friction: -", ["'physics.friction' must be >= 0"]),
     ("table_world", "squeeze_rad: 0.5", "squeeze_rad: tight", ["'grip.squeeze_rad'", "a number"]),

@@ -153,7 +153,8 @@ class GraspPlanner:
             return _Frame(check_depth(depth_arr, camera), camera, None, geometry)
         from grasp_planner.perception.view import normalize_view  # only real images need perception
         check_depth(depth_arr.astype(float) if depth_arr.dtype.kind in "ui" else depth_arr, camera)
-        view = normalize_view(depth_arr, camera, initial, resolution=int(self.input_shape[0]))
+        view = normalize_view(depth_arr, camera, initial, resolution=int(self.input_shape[0]),
+                              background=self.scorer.card.view_background)
         scene = view.scene_geometry() if self.config.barrier.enabled else None
         return _Frame(view.depth, view.camera, view.T_camera_virtual, scene)
 

@@ -157,7 +157,7 @@ def test_normalize_view_refuses_an_unknown_background(store_batch):
 
 
 def test_a_table_card_makes_the_planner_show_the_table(tmp_path, untrained_model_card, store_batch,
-                                                      short_planner_yaml):
+                                                       short_planner_yaml):
     from grasp_planner.planning.planner import GraspPlanner
 
     card = ModelCard.load(untrained_model_card)

@@ -206,4 +206,3 @@ def read_cached(store, cache_root, params: ViewParams, max_objects: int | None =
         with np.load(path, allow_pickle=False) as data:
             views = {k: data[k] for k in data.files}
         yield read_batch(store, entry).arrays, views
-

@@ -206,3 +206,30 @@ def read_cached(store, cache_root, params: ViewParams, max_objects: int | None =
         with np.load(path, allow_pickle=False) as data:
             views = {k: data[k] for k in data.files}
         yield read_batch(store, entry).arrays, views
+
+
+def main(argv=None) -> int:
+    """``python -m grasp_planner.data.training_views --store S --cache C``: render the views only (device stage)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="render a label store's training views into the cache")
+    parser.add_argument("--store", default="datasets/labels")
+    parser.add_argument("--cache", default="datasets/cache/views")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--background", nargs="+", default=["none"], choices=list(VIEW_BACKGROUNDS))
+    parser.add_argument("--views-per-object", type=int, default=ViewParams.views_per_object)
+    parser.add_argument("--max-objects", type=int)
+    args = parser.parse_args(argv)
+    try:
+        for background in args.background:
+            params = ViewParams(views_per_object=args.views_per_object, background=background)
+            print(build_cache(args.store, args.cache, params, args.workers, sys.stderr.isatty(), args.max_objects))
+    except (ValueError, OSError) as exc:
+        print(f"training_views: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

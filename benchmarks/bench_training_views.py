@@ -1,4 +1,4 @@
-"""Is image synthesis the bottleneck? Training views per second (render + noise + normalize_view) vs training images per second.
+"""Is image synthesis the bottleneck? Training views/s (render, noise, normalize_view) vs training images/s.
 
 One process, one torch thread, on the label store's first objects:
 

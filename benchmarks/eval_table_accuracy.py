@@ -32,8 +32,8 @@ def per_object_confusion(sessions, objects, groups, encoding, chunk: int = 32) -
     for start in range(0, len(groups), chunk):
         batch = make_batch(objects, groups[start:start + chunk], encoding)
         features = sessions["encoder"].run(None, {"depth": batch.depth})[0]
-        logits = sessions["head"].run(None, {"features": features[batch.image_index],
-                                              "pose": batch.pose.astype(np.float32)})[0]
+        feeds = {"features": features[batch.image_index], "pose": batch.pose.astype(np.float32)}
+        logits = sessions["head"].run(None, feeds)[0]
         pred = logits.argmax(axis=1)
         for i in np.unique(batch.object_position):
             sel = batch.object_position == i
@@ -82,7 +82,8 @@ def main() -> int:
         total = np.sum(list(per_object.values()), axis=0)
         result = {"balanced_accuracy": balanced(total), "interval_95_over_objects": bootstrap(per_object),
                   "accuracy": float(np.trace(total) / total.sum()), "confusion": total.tolist(),
-                  "objects": len(per_object), "objects_with_robust": int(sum(c[1].sum() > 0 for c in per_object.values())),
+                  "objects": len(per_object),
+                  "objects_with_robust": int(sum(c[1].sum() > 0 for c in per_object.values())),
                   "samples": int(total.sum()), "view_background": card.view_background,
                   "store_manifest_sha256": record["store_manifest_sha256"]}
         report["models"][path] = result

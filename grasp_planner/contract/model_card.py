@@ -12,12 +12,14 @@ Layout (``format_version`` 1)::
      "depth_normalization": {...DepthNormalization...}, "pose_encoding": {...PoseEncoding...},
      "files": {"full": "grasp_cnn.onnx", "encoder": "grasp_cnn_encoder.onnx", "head": "grasp_cnn_head.onnx"},
      "opset": 17, "seed": 0, "code_version": "...", "training": {...counts...}, "metrics": {...},
-     "quarter_turns": 1 | 4 | 8}
+     "quarter_turns": 1 | 4 | 8, "view_background": "none" | "table"}
 
 ``quarter_turns`` (optional, default 1): score every pose on this many views of the image (4: the
 quarter turns; 8: those and their mirror images) and average the logits
 (:mod:`grasp_planner.contract.quarter_turns`); the ONNX files are the plain
-network either way. File names in ``files`` are relative to the card's folder.
+network either way. ``view_background`` (optional, default "none"): what the virtual view of a real
+camera image shows off the target, as the network was trained (perception.view): "none" (no return)
+or "table" (the table plane at its depth). File names in ``files`` are relative to the card's folder.
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ CARD_VERSION = 1
 ARCHITECTURES = {"paper": "rpy", "rot6d": "rot6d", "quat": "quat"}
 FILE_KINDS = ("full", "encoder", "head")
 CLASSES = ["failed", "robust"]
+#: what a normalised view shows off the target: nothing, or the table plane at its depth
+VIEW_BACKGROUNDS = ("none", "table")
 
 
 class ModelCardError(ValueError):
@@ -61,6 +65,8 @@ class ModelCard:
     quarter_turns: int = 1
     #: sha256 of each ONNX file by kind; load() refuses files that differ (flipped bytes, a swapped head)
     sha256: dict = field(default_factory=dict)
+    #: what the network saw off the target in its training views (VIEW_BACKGROUNDS)
+    view_background: str = "none"
     #: the card's own path once saved or loaded (file names in ``files`` are relative to its folder)
     path: Path | None = None
 
@@ -85,6 +91,7 @@ class ModelCard:
             "files": dict(self.files), "opset": self.opset, "seed": self.seed,
             "code_version": self.code_version, "training": self.training, "metrics": self.metrics,
             "quarter_turns": self.quarter_turns, "sha256": dict(self.sha256),
+            "view_background": self.view_background,
         }
 
     def save(self, path) -> Path:
@@ -144,6 +151,9 @@ class ModelCard:
         turns = data.get("quarter_turns", 1)
         if turns not in QUARTER_TURNS:
             fail(f"'quarter_turns' must be one of {list(QUARTER_TURNS)}, got {turns!r}")
+        background = data.get("view_background", "none")
+        if background not in VIEW_BACKGROUNDS:
+            fail(f"'view_background' must be one of {list(VIEW_BACKGROUNDS)}, got {background!r}")
         hashes = data.get("sha256", {})
         if not (isinstance(hashes, dict) and all(k in FILE_KINDS and isinstance(v, str) and len(v) == 64
                                                  for k, v in hashes.items())):
@@ -151,7 +161,7 @@ class ModelCard:
         return cls(architecture=arch, input_size=(size[0], size[1]), feature_size=data["feature_size"],
                    depth_normalization=depth, pose_encoding=pose, files=dict(files), opset=data["opset"],
                    seed=data["seed"], code_version=str(data["code_version"]), training=data["training"],
-                   metrics=data["metrics"], quarter_turns=turns, sha256=dict(hashes))
+                   metrics=data["metrics"], quarter_turns=turns, sha256=dict(hashes), view_background=background)
 
     @classmethod
     def load(cls, path, check_files: bool = True) -> "ModelCard":

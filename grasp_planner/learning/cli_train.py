@@ -1,5 +1,9 @@
 """``grasp-planner train --data DIR --out RUN``: train the mix-in CNN on a grasp database.
 
+``--store datasets/labels`` trains on the table-top label store instead: its training views are
+rendered the way the node sees a scene (data.training_views; cached under ``--cache``, rendering
+only batches not cached yet) and its soft labels are used with ``soft_labels: true``.
+
 With one ``--arch`` the run folder is ``RUN``; with several (``--arch paper rot6d``) each is
 trained on the same split into ``RUN/<arch>/`` and ``RUN/comparison.{json,md,png}`` holds the
 results table (seen objects: new images, new poses; unseen objects).
@@ -14,7 +18,20 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="database folder (generate's --out, holding shards/)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="database folder (generate's --out, holding shards/)")
+    source.add_argument("--store", help="table-top label store (datasets/labels): views rendered as the node sees")
+    parser.add_argument("--cache", default="datasets/cache/views", help="with --store: folder of rendered views")
+    parser.add_argument("--workers", type=int, default=1, help="with --store: processes rendering views")
+    parser.add_argument("--max-objects", type=int, dest="max_objects",
+                        help="with --store: only the batches holding the first N objects (smoke tests)")
+    parser.add_argument("--background", choices=["none", "table"],
+                        help="with --store: what the views show off the target (overrides the config's views)")
+    parser.add_argument("--soft-labels", dest="soft_labels", action="store_const", const=True,
+                        help="train on the share of K trials that held (label store)")
+    parser.add_argument("--hard-labels", dest="soft_labels", action="store_const", const=False)
+    parser.add_argument("--epoch-images", type=int, dest="epoch_images",
+                        help="training images drawn per epoch (0: all)")
     parser.add_argument("--out", required=True, help="run folder to write")
     parser.add_argument("--config", help="YAML of training settings (config/train_*.yaml); flags override it")
     parser.add_argument("--arch", nargs="+", choices=["paper", "rot6d", "quat"],
@@ -107,21 +124,26 @@ def _run(args) -> int:
                                      min_robust=args.min_robust, balance=args.balance,
                                      init_weights=args.init_weights,
                                      resample_failed=args.resample_failed, lr_schedule=args.lr_schedule,
-                                     augment_views=args.augment_views)
+                                     augment_views=args.augment_views, soft_labels=args.soft_labels,
+                                     epoch_images=args.epoch_images)
                for a in archs]
     if configs[0].init_weights and not Path(configs[0].init_weights).is_file():
         raise FileNotFoundError(f"--init-weights {configs[0].init_weights}: file not found")
-    if not Path(args.data).is_dir():
-        raise FileNotFoundError(f"--data {args.data}: no such dataset folder")
-    # no progress bar into a log: a corrupt shard's one-line error would land on the bar's line
-    objects = load_database(args.data, DepthNormalization(**configs[0].depth_normalization),
-                            progress=sys.stderr.isatty())
-    check_inputs(args.data, objects, configs)
+    data_source = None
+    if args.store:
+        configs, objects, data_source = _store_objects(args, configs)
+    else:
+        if not Path(args.data).is_dir():
+            raise FileNotFoundError(f"--data {args.data}: no such dataset folder")
+        # no progress bar into a log: a corrupt shard's one-line error would land on the bar's line
+        objects = load_database(args.data, DepthNormalization(**configs[0].depth_normalization),
+                                progress=sys.stderr.isatty())
+        check_inputs(args.data, objects, configs)
     out = Path(args.out)
     results = []
     for config in configs:
         run_dir = out if len(configs) == 1 else out / config.architecture
-        metrics = train(objects, config, run_dir)
+        metrics = train(objects, config, run_dir, data_source=data_source)
         results.append(metrics["results"])
         print(f"{config.architecture}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics["results"].items()
                                                      if isinstance(v, float)))
@@ -132,3 +154,31 @@ def _run(args) -> int:
         (out / "comparison.md").write_text(table + "\n")
         plot_comparison(results, out / "comparison.png")
     return 0
+
+
+def _store_objects(args, configs):
+    """Render the store's missing views, read them with the labels; (configs with the views used, objects, record)."""
+    from dataclasses import replace
+
+    from grasp_planner.contract.features import DepthNormalization
+    from grasp_planner.data.training_views import ViewParams, build_cache
+    from grasp_planner.learning.model import GraspCNN
+    from grasp_planner.learning.table_dataset import load_table_objects
+    from grasp_planner.learning.train import load_initial_weights
+
+    if not Path(args.store).is_dir():
+        raise FileNotFoundError(f"--store {args.store}: no such label store folder")
+    views = dict(configs[0].views)
+    if args.background:
+        views["background"] = args.background
+    params = ViewParams.from_dict(views)
+    build_cache(args.store, args.cache, params, workers=args.workers, progress=sys.stderr.isatty(),
+                max_objects=args.max_objects)
+    objects, record = load_table_objects(args.store, args.cache, params,
+                                         DepthNormalization(**configs[0].depth_normalization), args.max_objects)
+    configs = [replace(c, views=params.to_dict()) for c in configs]
+    for config in configs:
+        model = GraspCNN(config.architecture, tuple(objects[0].depth.shape[1:]))
+        if config.init_weights:
+            load_initial_weights(model, config.init_weights)
+    return configs, objects, record

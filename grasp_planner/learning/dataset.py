@@ -43,6 +43,8 @@ class ObjectData:
     T_cam_obj: np.ndarray  # (M, 4, 4)
     T_obj_hand: np.ndarray  # (G, 4, 4)
     label: np.ndarray  # (G,) int8 GraspLabel
+    #: (G,) float: share of repeated trials that held (the label store's soft label); None: the hard label
+    fraction: np.ndarray | None = None
 
     @property
     def robust(self) -> np.ndarray:
@@ -137,6 +139,21 @@ def _balance(objects: list[ObjectData], eligible: list[int], mode: str, rng: np.
     return {i: np.sort(np.asarray(g, dtype=np.int64)) for i, g in kept.items()}
 
 
+def _stratified_objects(objects: list[ObjectData], eligible: list[int], skipped: list[int],
+                        unseen_fraction: float, rng: np.random.Generator) -> Split:
+    """Unseen objects drawn apart among those with a robust grasp and those without (the table-store rule).
+
+    Few table-top objects hold a robust grasp (112 of 680); drawing the unseen part over all objects
+    would leave it a handful of robust samples, so the share is taken of each group.
+    """
+    seen, unseen = [], []
+    for group in ([i for i in eligible if len(objects[i].robust)], [i for i in eligible if not len(objects[i].robust)]):
+        keep, held = _holdout(len(group), unseen_fraction, rng)
+        seen += [group[k] for k in keep]
+        unseen += [group[k] for k in held]
+    return Split(seen=sorted(seen), unseen=sorted(unseen), skipped=skipped)
+
+
 def make_split(objects: list[ObjectData], seed: int, min_robust: int = 10, unseen_fraction: float = 0.1,
                new_image_fraction: float = 0.1, new_pose_fraction: float = 0.1,
                balance: str = "per_object") -> Split:
@@ -144,7 +161,10 @@ def make_split(objects: list[ObjectData], seed: int, min_robust: int = 10, unsee
 
     Parameters
     ----------
-    min_robust : objects with fewer robust grasps (or no failed one) are skipped.
+    min_robust : objects with fewer robust grasps (or no failed one) are skipped. 0 (the table-store
+        rule): every object with a failed grasp takes part, objects without a robust grasp as
+        negatives only; the unseen share is drawn apart from the objects with and without a robust
+        grasp, and unseen objects are scored on all their robust and failed grasps.
     balance : ``"per_object"`` (each object keeps as many failed as robust grasps; the paper) or
         ``"global"`` (every robust grasp kept, as many failed ones drawn from all objects: for
         databases with ~1 robust grasp per object, where per-object balancing leaves almost nothing).
@@ -154,11 +174,17 @@ def make_split(objects: list[ObjectData], seed: int, min_robust: int = 10, unsee
     rng = np.random.default_rng(seed)
     eligible = [i for i, o in enumerate(objects) if len(o.robust) >= min_robust and len(o.failed) > 0]
     skipped = [i for i in range(len(objects)) if i not in eligible]
-    if not eligible:
-        raise ValueError(f"no object has >= {min_robust} robust grasps and a failed one; nothing to train on")
-    keep, held = _holdout(len(eligible), unseen_fraction, rng)
-    split = Split(seen=[eligible[k] for k in keep], unseen=[eligible[k] for k in held], skipped=skipped)
+    if not eligible or not any(len(objects[i].robust) for i in eligible):
+        raise ValueError(f"no object has >= {max(min_robust, 1)} robust grasps and a failed one; nothing to train on")
+    if min_robust >= 1:
+        keep, held = _holdout(len(eligible), unseen_fraction, rng)
+        split = Split(seen=[eligible[k] for k in keep], unseen=[eligible[k] for k in held], skipped=skipped)
+    else:
+        split = _stratified_objects(objects, eligible, skipped, unseen_fraction, rng)
     split.balanced = _balance(objects, eligible, balance, rng)
+    if min_robust < 1:  # unseen objects are scored on all their grasps (balanced accuracy), not an undersample
+        for i in split.unseen:
+            split.balanced[i] = np.sort(np.concatenate([objects[i].robust, objects[i].failed]))
     for i in split.seen:
         split.train_images[i], split.new_images[i] = _holdout(len(objects[i].depth), new_image_fraction, rng)
     # hold out poses per label, over all seen objects, so both parts stay balanced
@@ -184,6 +210,7 @@ class Batch:
     pose: np.ndarray  # (N, D) float32
     target: np.ndarray  # (N,) int64: 1 robust, 0 failed
     object_position: np.ndarray  # (N,) int64 position in the object list
+    soft_target: np.ndarray | None = None  # (N,) float32 robust fraction of K trials (hard target without one)
 
 
 def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarray]],
@@ -210,6 +237,7 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
     T_obj_hand = np.empty((len(grasp), 4, 4))
     cameras = np.empty((len(grasp), 6))
     target = np.empty(len(grasp), dtype=np.int64)
+    soft = np.empty(len(grasp), dtype=np.float32)
     for i in np.unique(obj_pos):  # gather per object, then one vectorised feature computation
         sel = obj_pos == i
         obj = objects[i]
@@ -217,6 +245,7 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
         cameras[sel] = obj.cameras[image[sel]]
         T_obj_hand[sel] = obj.T_obj_hand[grasp[sel]]
         target[sel] = obj.label[grasp[sel]] == ROBUST
+        soft[sel] = target[sel] if obj.fraction is None else obj.fraction[grasp[sel]]
     depth = np.ascontiguousarray(np.stack([view_image(objects[i].depth[m], v)
                                            for (i, m, _), v in zip(groups, views)])[:, None], dtype=np.float32)
     T_cam_hand = T_cam_obj @ T_obj_hand
@@ -226,7 +255,7 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
         T_cam_hand[sel] = view_poses(T_cam_hand[sel], v)
     pose = pose_features_per_camera(T_cam_hand, cameras, pose_encoding)
     return Batch(depth, np.repeat(np.arange(len(groups)), sizes), pose,
-                 target, obj_pos.astype(np.int64))
+                 target, obj_pos.astype(np.int64), soft)
 
 
 def _balanced_pick(obj: ObjectData, grasps: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

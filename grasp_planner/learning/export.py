@@ -39,7 +39,7 @@ def _export(module, args, path, input_names, output_names):
 
 def export_model(model: GraspCNN, out, depth_normalization: DepthNormalization | None = None,
                  seed: int = 0, training: dict | None = None, metrics: dict | None = None,
-                 quarter_turns: int = 1) -> ModelCard:
+                 quarter_turns: int = 1, view_background: str = "none") -> ModelCard:
     """Write the three ONNX files and the model card for ``model``.
 
     Parameters
@@ -49,6 +49,8 @@ def export_model(model: GraspCNN, out, depth_normalization: DepthNormalization |
     depth_normalization : the normalisation the model was trained with (default parameters if None).
     seed, training, metrics : recorded in the card.
     quarter_turns : 1, or 4 to have consumers average the logits over the view's quarter turns.
+    view_background : what the training views showed off the target ("none" or "table"); the planner
+        renders real camera images' virtual views the same way.
 
     Returns
     -------
@@ -72,7 +74,8 @@ def export_model(model: GraspCNN, out, depth_normalization: DepthNormalization |
         depth_normalization=depth_normalization or DepthNormalization(),
         pose_encoding=PoseEncoding(ARCHITECTURES[model.architecture]),
         files={k: paths[k].name for k in ("full", "encoder", "head")}, opset=OPSET, seed=int(seed),
-        code_version=code_version(), training=training or {}, metrics=metrics or {}, quarter_turns=quarter_turns)
+        code_version=code_version(), training=training or {}, metrics=metrics or {}, quarter_turns=quarter_turns,
+        view_background=view_background)
     card.path = paths["card"]
     card.record_hashes()
     card.save(paths["card"])
@@ -86,9 +89,10 @@ def export_run(run_dir, out, quarter_turns: int = 1) -> ModelCard:
                         seed=config.get("seed", 0),
                         training={**config.get("data", {}), "settings": config.get("config", {}),
                                   **({"initialised_from": config["initialised_from"]}
-                                     if "initialised_from" in config else {})},
+                                     if "initialised_from" in config else {}),
+                                  **({"data_source": config["data_source"]} if "data_source" in config else {})},
                         metrics=metrics.get("results", metrics),
-                        quarter_turns=quarter_turns)
+                        quarter_turns=quarter_turns, view_background=config.get("view_background", "none"))
     pose = config.get("pose_encoding")
     if pose is not None and PoseEncoding(**pose) != card.pose_encoding:
         raise ValueError(f"{run_dir}: run was trained with pose encoding {pose}, "

@@ -51,6 +51,12 @@ class TrainConfig:
     #: random views per training image: 1 (as rendered), 4 (+ quarter turns) or 8 (+ mirror images);
     #: contract.quarter_turns says why every view is an equally valid sample
     augment_views: int = 1
+    #: train on the share of K trials that held (label store) instead of the hard label; shards have none
+    soft_labels: bool = False
+    #: training images drawn per epoch (0: every training image), to bound an epoch's time
+    epoch_images: int = 0
+    #: label-store training views (data.training_views.ViewParams keys); used with ``train --store``
+    views: dict = field(default_factory=dict)
     unseen_fraction: float = 0.1
     new_image_fraction: float = 0.1
     new_pose_fraction: float = 0.1
@@ -72,6 +78,8 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if self.augment_views not in VIEW_COUNTS:
             raise ValueError(f"augment_views must be 1, 4 or 8, got {self.augment_views!r}")
+        if not isinstance(self.epoch_images, int) or self.epoch_images < 0:
+            raise ValueError(f"epoch_images must be an integer >= 0, got {self.epoch_images!r}")
         if self.balance not in ("per_object", "global"):
             raise ValueError(f"balance must be 'per_object' or 'global', got {self.balance!r}")
         DepthNormalization(**self.depth_normalization)  # validates
@@ -123,6 +131,22 @@ def _to_device(batch: ds.Batch, device: torch.device):
             torch.from_numpy(batch.pose).to(device), torch.from_numpy(batch.target).to(device))
 
 
+def training_loss(logits: torch.Tensor, batch: ds.Batch, soft: bool, device: torch.device) -> torch.Tensor:
+    """Cross-entropy on the hard label, or on the soft one: target distribution (1 - f, f), f = share of trials held."""
+    if not soft or batch.soft_target is None:
+        return torch.nn.functional.cross_entropy(logits, torch.from_numpy(batch.target).to(device))
+    f = torch.from_numpy(batch.soft_target).to(device)
+    return torch.nn.functional.cross_entropy(logits, torch.stack([1.0 - f, f], dim=1))
+
+
+def balanced_accuracy(confusion) -> float:
+    """Mean of the per-class recalls (rows: true failed / robust); a class without samples is left out."""
+    confusion = np.asarray(confusion, dtype=float)
+    totals = confusion.sum(axis=1)
+    recalls = [confusion[k, k] / totals[k] for k in range(len(totals)) if totals[k] > 0]
+    return float(np.mean(recalls)) if recalls else float("nan")
+
+
 def evaluate(model: GraspCNN, objects: list[ds.ObjectData], groups: list, pose_encoding: PoseEncoding,
              device: torch.device, images_per_batch: int = 16) -> dict:
     """Accuracy, mean loss, confusion matrix (rows true failed/robust, cols predicted) and per-object accuracy."""
@@ -142,6 +166,7 @@ def evaluate(model: GraspCNN, objects: list[ds.ObjectData], groups: list, pose_e
             ds.tally_per_object(per_object, batch.object_position, pred == batch.target)
     return {
         "accuracy": float(np.trace(confusion) / n) if n else float("nan"),
+        "balanced_accuracy": balanced_accuracy(confusion),
         "loss": loss_sum / n if n else float("nan"), "samples": n, "confusion": confusion.tolist(),
         "per_object": {objects[i].name: c / t for i, (c, t) in sorted(per_object.items())},
     }
@@ -194,14 +219,17 @@ def load_initial_weights(model: GraspCNN, path) -> None:
     model.load_state_dict(state)
 
 
-def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: bool = True) -> dict:
+def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: bool = True,
+          data_source: dict | None = None) -> dict:
     """Train one architecture on in-memory shards; writes the run folder; returns the metrics.
 
     Parameters
     ----------
-    objects : shards read with the depth normalisation in ``config``.
+    objects : shards (or label-store objects, ``learning.table_dataset``) read with the depth
+        normalisation in ``config``.
     config : hyper-parameters and seed.
     out_dir : the run folder (see :mod:`grasp_planner.learning.run_dir`).
+    data_source : where the objects came from (store manifest hash, view parameters), for the card.
     """
     out_dir = Path(out_dir)
     (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -221,7 +249,10 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
     run_config = {"architecture": config.architecture, "input_size": list(input_size),
                   "depth_normalization": depth_norm.to_dict(), "pose_encoding": pose_encoding.to_dict(),
                   "seed": config.seed, "config": asdict(config), "data": counts,
-                  "code_version": code_version(), "device": str(device)}
+                  "code_version": code_version(), "device": str(device),
+                  "view_background": (config.views or {}).get("background", "none")}
+    if data_source is not None:
+        run_config["data_source"] = data_source
     if config.init_weights:
         run_config["initialised_from"] = earlier_run(config.init_weights)
     (out_dir / RUN_CONFIG).write_text(json.dumps(run_config, indent=2) + "\n")
@@ -231,7 +262,10 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
         load_initial_weights(model, config.init_weights)
     model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    steps_per_epoch = -(-sum(len(v) for v in split.train_images.values()) // config.images_per_batch)
+    n_images = sum(len(v) for v in split.train_images.values())
+    if config.epoch_images:
+        n_images = min(n_images, config.epoch_images)
+    steps_per_epoch = -(-n_images // config.images_per_batch)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
                  if config.lr_schedule == "cosine" else None)
     eval_groups = {part: ds.evaluation_groups(split, objects, part, config.seed + 1, config.eval_images_per_object,
@@ -240,14 +274,16 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
     for epoch in range(1, config.epochs + 1):
         model.train()
         groups = ds.training_groups(split, objects, config.grasps_per_image, rng, config.resample_failed)
+        if config.epoch_images:
+            groups = groups[:config.epoch_images]  # already shuffled: a fresh random subset each epoch
         chunks = list(ds.batched(groups, config.images_per_batch))
         loss_sum, n, start = 0.0, 0, time.perf_counter()
         bar = tqdm(chunks, desc=f"{config.architecture} epoch {epoch}/{config.epochs}", disable=not progress)
         for chunk in bar:
             views = rng.integers(0, config.augment_views, len(chunk)) if config.augment_views > 1 else None
-            depth, index, pose, target = _to_device(ds.make_batch(objects, chunk, pose_encoding, views=views),
-                                                    device)
-            loss = torch.nn.functional.cross_entropy(model.forward_grouped(depth, index, pose), target)
+            batch = ds.make_batch(objects, chunk, pose_encoding, views=views)
+            depth, index, pose, target = _to_device(batch, device)
+            loss = training_loss(model.forward_grouped(depth, index, pose), batch, config.soft_labels, device)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -261,6 +297,7 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
         history.append({"epoch": epoch, "batch_loss": loss_sum / max(n, 1), "samples": n,
                         "samples_per_s": n / seconds if seconds > 0 else None,
                         **{f"{p}_accuracy": s["accuracy"] for p, s in scores.items()},
+                        **{f"{p}_balanced_accuracy": s["balanced_accuracy"] for p, s in scores.items()},
                         **{f"{p}_loss": s["loss"] for p, s in scores.items()}})
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch},
                    out_dir / "checkpoints" / f"epoch_{epoch:03d}.pt")
@@ -270,7 +307,8 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
     torch.save(model.state_dict(), out_dir / WEIGHTS)
     results = {"architecture": config.architecture, "seen_new_images": scores["new_images"]["accuracy"],
                "seen_new_poses": scores["new_poses"]["accuracy"], "unseen": scores["unseen"]["accuracy"],
-               "train": scores["train"]["accuracy"], "epochs": config.epochs, "seed": config.seed}
+               "train": scores["train"]["accuracy"], "unseen_balanced": scores["unseen"]["balanced_accuracy"],
+               "epochs": config.epochs, "seed": config.seed}
     metrics = {"results": results, "final": scores, "history": history, "data": counts}
     (out_dir / METRICS).write_text(json.dumps(json_safe(metrics), indent=2) + "\n")
     from grasp_planner.learning.plots import plot_run

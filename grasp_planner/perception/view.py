@@ -23,6 +23,7 @@ import numpy as np
 from scipy.ndimage import binary_fill_holes, label
 
 from grasp_planner.camera import DEFAULT_RESOLUTION, PinholeCamera, fit_top_down_view
+from grasp_planner.contract.model_card import VIEW_BACKGROUNDS
 from grasp_planner.pose import Pose
 from grasp_planner.perception.depth_input import DEFAULT_MIN_VALID_PIXELS, read_depth
 from grasp_planner.perception.plane import DEFAULT_INLIER_TOLERANCE, DEFAULT_OBJECT_HEIGHT, Plane, fit_table_plane
@@ -39,6 +40,11 @@ BARRIER_VOXEL = 0.004
 BARRIER_RADIUS = 0.25
 #: largest splat half-width (pixels); sparser clouds than this are not closed by splatting
 MAX_SPLAT = 3
+#: what the virtual view shows where the target is not (contract.model_card.VIEW_BACKGROUNDS): "none"
+#: (no return, as in the floating-object training images; the shipped model) or "table" (the table plane
+#: at its true depth, so the network knows where the support surface is). A card's ``view_background``
+#: says which its network saw.
+BACKGROUNDS = VIEW_BACKGROUNDS
 
 
 @dataclass(frozen=True)
@@ -243,9 +249,26 @@ def _point_spacing(points_camera: np.ndarray, camera: PinholeCamera, plane: Plan
     return float(footprint * virtual_camera.fx / float(np.median(virtual_depths)))
 
 
+def plane_depth(plane: Plane, camera: PinholeCamera) -> np.ndarray:
+    """(H, W) float32 depth (m along +z) of ``plane`` (camera frame) at every pixel; 0 where a ray misses it."""
+    u, v = np.meshgrid(np.arange(camera.width), np.arange(camera.height))
+    rays = np.stack([(u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy, np.ones(u.shape)], axis=-1)
+    denominator = rays @ plane.normal
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = -plane.offset / denominator
+    return np.where(np.isfinite(z) & (z > 0), z, 0.0).astype(np.float32)
+
+
+def check_background(background: str) -> str:
+    if background not in BACKGROUNDS:
+        raise ValueError(f"view background must be one of {list(BACKGROUNDS)}, got {background!r}")
+    return background
+
+
 def view_of_cluster(scene: SceneAnalysis, target_index: int,
-                    resolution: int = DEFAULT_RESOLUTION) -> NormalizedView:
+                    resolution: int = DEFAULT_RESOLUTION, background: str = "none") -> NormalizedView:
     """The virtual top-down view of ``scene.clusters[target_index]`` (see :func:`normalize_view`)."""
+    check_background(background)
     target = scene.clusters[target_index]
     target_camera = scene.object_points[target.indices]
     T_camera_world = table_frame(scene.plane, target.centroid)
@@ -261,9 +284,13 @@ def view_of_cluster(scene: SceneAnalysis, target_index: int,
     splat = int(np.clip(np.ceil(spacing / 2.0 - 0.5), 0, MAX_SPLAT))  # half the gap to the next point
     depth = fill_small_holes(view.camera.render_points(target_virtual, splat=splat))
     depth = fill_enclosed_holes(depth, int(MAX_ENCLOSED_HOLE * max(spacing, 1.0) ** 2))
+    plane_virtual = scene.plane.transformed(T_virtual_camera)
+    if background == "table":  # every pixel the target does not cover shows the table under it
+        table = plane_depth(plane_virtual, view.camera)
+        depth = np.where(depth > 0, depth, table).astype(np.float32)
     return NormalizedView(
         depth=depth, camera=view.camera, T_camera_virtual=T_camera_virtual, T_camera_world=T_camera_world,
-        plane=scene.plane, plane_virtual=scene.plane.transformed(T_virtual_camera),
+        plane=scene.plane, plane_virtual=plane_virtual,
         scene_points=T_virtual_camera.transform_points(scene.points), target_points=target_virtual,
         clusters=scene.clusters, target_index=int(target_index), source_depth=scene.depth,
         source_camera=scene.camera, splat=splat)
@@ -271,7 +298,7 @@ def view_of_cluster(scene: SceneAnalysis, target_index: int,
 
 def normalize_view(depth: np.ndarray, camera: PinholeCamera, initial_pose=None,
                    resolution: int = DEFAULT_RESOLUTION, rng: np.random.Generator | None = None,
-                   object_height: float = DEFAULT_OBJECT_HEIGHT) -> NormalizedView:
+                   object_height: float = DEFAULT_OBJECT_HEIGHT, background: str = "none") -> NormalizedView:
     """A real camera's depth image -> the network's top-down view of the target object.
 
     Parameters
@@ -283,6 +310,8 @@ def normalize_view(depth: np.ndarray, camera: PinholeCamera, initial_pose=None,
     resolution : width = height of the virtual image (the network's input size), px.
     rng : seeds the plane fit; ``None`` uses a fixed seed.
     object_height : points more than this (m) above the table are object points.
+    background : ``"none"`` (pixels off the target hold no return) or ``"table"`` (they hold the
+        table plane's depth); see ``BACKGROUNDS``.
 
     Returns
     -------
@@ -297,12 +326,12 @@ def normalize_view(depth: np.ndarray, camera: PinholeCamera, initial_pose=None,
         target = 0
     else:
         target = nearest_cluster(list(scene.clusters), _as_pose(initial_pose).translation, scene.plane.normal)
-    return view_of_cluster(scene, target, resolution)
+    return view_of_cluster(scene, target, resolution, background)
 
 
 def normalize_views(depth: np.ndarray, camera: PinholeCamera, resolution: int = DEFAULT_RESOLUTION,
                     rng: np.random.Generator | None = None,
-                    object_height: float = DEFAULT_OBJECT_HEIGHT) -> list[NormalizedView]:
+                    object_height: float = DEFAULT_OBJECT_HEIGHT, background: str = "none") -> list[NormalizedView]:
     """One view per object cluster, largest first: the planner's loop when no initial pose is given."""
     scene = analyse_scene(depth, camera, rng, object_height)
-    return [view_of_cluster(scene, i, resolution) for i in range(len(scene.clusters))]
+    return [view_of_cluster(scene, i, resolution, background) for i in range(len(scene.clusters))]

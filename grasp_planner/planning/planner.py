@@ -160,7 +160,8 @@ class GraspPlanner:
         if self.config.planner.view == "direct":
             return _Frame(check_depth(depth_m, camera), camera, None, geometry)
         from grasp_planner.perception.view import normalize_view  # only real images need perception
-        view = normalize_view(depth_m, camera, initial, resolution=int(self.input_shape[0]))
+        view = normalize_view(depth_m, camera, initial, resolution=int(self.input_shape[0]),
+                              background=self.scorer.card.view_background)
         scene = SceneBarrier.from_view(view) if self.config.barrier.enabled else None
         return _Frame(view.depth, view.camera, view.T_camera_virtual, scene)
 

@@ -122,7 +122,6 @@ def plot_reliability(curves: dict, path, title: str = "reliability on the table-
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(alpha=0.3)
     bar.set(xlabel="predicted probability", ylabel="grasps", title="grasps per bin")
-    bar.set_yscale("log")
     bar.legend(fontsize=7)
     bar.grid(alpha=0.3, axis="y")
     return save_figure(fig, path)

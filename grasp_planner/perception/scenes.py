@@ -203,6 +203,28 @@ def make_scene(rng: np.random.Generator, tilt_deg: float | None = None, distance
                  object_ids, tilt_deg)
 
 
+def box_scene(camera: PinholeCamera = REALSENSE_640, size=(0.06, 0.04, 0.08), camera_height: float = 0.5,
+              start_above_top: float = 0.12, yaw: float = 0.0) -> Scene:
+    """Issue 17's user case: a camera ``camera_height`` m above the table looking straight down at a box.
+
+    The box (``size`` m, x by y by height) stands at the world origin; ``initial_pose`` approaches
+    straight down with the palm ``start_above_top`` m above the box's top, turned by ``yaw`` about +z.
+    Clean depth (a 32FC1 image); no neighbours.
+    """
+    import trimesh
+    box = trimesh.creation.box(size)
+    mesh = ObjectMesh("issue17_box", np.asarray(box.vertices, float), np.asarray(box.faces, np.int64), "box")
+    T_world_box = Pose(np.eye(3), np.array([0.0, 0.0, size[2] / 2.0]))
+    T_camera_world = look_at_camera(np.zeros(3), camera_height, 0.0, -np.pi / 2).inverse()
+    depth = render_scene(camera, T_camera_world, [mesh], [T_world_box])
+    c, s = np.cos(yaw), np.sin(yaw)
+    down = np.array([[c, s, 0.0], [s, -c, 0.0], [0.0, 0.0, -1.0]])     # hand +z = world -z
+    initial = T_camera_world @ Pose(down, np.array([0.0, 0.0, size[2] + start_above_top]))
+    description = (f"{size[0] * 100:g} x {size[1] * 100:g} x {size[2] * 100:g} cm box, camera {camera_height:g} m "
+                   f"above the table looking straight down, clean depth")
+    return Scene(depth, camera, T_camera_world, (mesh,), (T_world_box,), initial, description, (), 0.0)
+
+
 def iter_scenes(n: int, seed: int, **kwargs) -> Iterator[Scene]:
     """``n`` scenes from one seed, for evaluation loops; ``kwargs`` fix parameters of :func:`make_scene`.
 

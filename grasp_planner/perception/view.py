@@ -111,6 +111,15 @@ class NormalizedView:
         """Batched ``(N, 4, 4)`` virtual-frame poses -> real-camera-frame poses."""
         return np.einsum("ij,njk->nik", self.T_camera_virtual.matrix(), np.asarray(T_virtual_hand, dtype=float))
 
+    def target_mask(self, object_height: float = DEFAULT_OBJECT_HEIGHT) -> np.ndarray:
+        """(res, res) bool: pixels of ``depth`` on the target, i.e. above the table by more than ``object_height``.
+
+        With the table as background every other pixel shows the table; seeding there would plan on it.
+        """
+        points = self.camera.pixel_rays() * self.depth[..., None]
+        heights = self.plane_virtual.height(points.reshape(-1, 3)).reshape(self.depth.shape)
+        return (self.depth > 0) & (heights > object_height)
+
     def barrier_points(self, voxel: float = BARRIER_VOXEL, radius: float = BARRIER_RADIUS) -> np.ndarray:
         """What the hand must not enter, virtual frame, m: the scene near the target plus the table under it.
 

@@ -1,7 +1,8 @@
 """Several starts per image, and the top-K distinct grasps among their results.
 
 Starts are the initial pose plus random perturbations of it or, with no initial pose, hand poses
-facing surface points of the depth image along their normals. Each start is a local BFGS run
+facing surface points of the depth image along their normals (on a camera image: the target's points
+only, approaching from above the table). Each start is a local BFGS run
 (optimize.py); the image features and the barrier geometry are computed once and shared.
 """
 from __future__ import annotations
@@ -51,13 +52,36 @@ def surface_normals(depth: np.ndarray, camera: PinholeCamera) -> tuple[np.ndarra
     return points, normals
 
 
+#: with a table, seeds approach at most this far (rad) from straight down onto it
+MAX_SEED_TILT_RAD = np.deg2rad(60.0)
+
+
 def surface_starts(depth: np.ndarray, camera: PinholeCamera, n: int, config: MultiStartConfig,
-                   rng: np.random.Generator) -> list[Pose]:
+                   rng: np.random.Generator, mask: np.ndarray | None = None,
+                   up: np.ndarray | None = None) -> list[Pose]:
     """Hand poses above ``n`` random surface pixels: approach (+z) against the normal, palm
-    ``seed_standoff_m`` out along it, random roll about the approach axis."""
+    ``seed_standoff_m`` out along it, random roll about the approach axis.
+
+    ``mask`` (H, W) keeps the seeds on the target's pixels (never the table or a neighbour in a view
+    with a background); ``up`` (the table's normal) keeps only normals within ``MAX_SEED_TILT_RAD`` of
+    it, so every approach comes from above the table. Without such a normal on the target the seeds
+    approach straight down (``-up``) onto its pixels.
+    """
     points, normals = surface_normals(depth, camera)
-    ok = np.all(np.isfinite(normals), axis=-1)
-    rows, cols = np.nonzero(ok)
+    on_surface = np.all(np.isfinite(normals), axis=-1)
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        on_surface &= mask
+    if up is not None:
+        up = np.asarray(up, dtype=float) / np.linalg.norm(up)
+        with np.errstate(invalid="ignore"):
+            upward = on_surface & (normals @ up >= np.cos(MAX_SEED_TILT_RAD))
+        if upward.any():
+            on_surface = upward
+        else:  # no upward normal (a thin or noisy target): straight down onto its points
+            on_surface = (mask if mask is not None else valid_depth_mask(depth)) & np.all(np.isfinite(points), -1)
+            normals = np.broadcast_to(up, normals.shape)
+    rows, cols = np.nonzero(on_surface)
     if len(rows) == 0:
         raise ValueError("depth has no pixel with a surface normal (too few neighbouring returns) to seed from")
     pick = rng.choice(len(rows), size=n, replace=len(rows) < n)

@@ -163,7 +163,9 @@ class GraspPlanner:
         view = normalize_view(depth_m, camera, initial, resolution=int(self.input_shape[0]),
                               background=self.scorer.card.view_background)
         scene = SceneBarrier.from_view(view) if self.config.barrier.enabled else None
-        return _Frame(view.depth, view.camera, view.T_camera_virtual, scene)
+        # seeds (no initial pose) on the target's pixels only, approaching from above the table
+        return _Frame(view.depth, view.camera, view.T_camera_virtual, scene, view.target_mask(),
+                      view.plane_virtual.normal)
 
     def _plan_in_frame(self, frame: "_Frame", initial: Pose | None, n_candidates: int,
                        deadline: float | None, callback, started: float, view_s: float,
@@ -173,7 +175,8 @@ class GraspPlanner:
         rng = np.random.default_rng(config.multistart.seed)
         n_starts = max(config.multistart.n_starts, n_candidates)
         if initial is None:
-            starts = surface_starts(frame.depth, frame.camera, n_starts, config.multistart, rng)
+            starts = surface_starts(frame.depth, frame.camera, n_starts, config.multistart, rng,
+                                    frame.seed_mask, frame.up)
         else:
             starts = perturbed_starts(frame.to_plan(initial), n_starts, config.multistart, rng)
 
@@ -214,6 +217,8 @@ class _Frame:
     camera: PinholeCamera
     T_camera_plan: Pose | None      # None: planning in the input camera's frame
     geometry: object | None
+    seed_mask: np.ndarray | None = None   # pixels seeds may start from (the target's); None: any
+    up: np.ndarray | None = None          # the table's normal, planning frame (None: no table known)
 
     def to_plan(self, pose_camera: Pose) -> Pose:
         return pose_camera if self.T_camera_plan is None else self.T_camera_plan.inverse() @ pose_camera

@@ -98,8 +98,9 @@ def plot_table_protocol(path, summary: dict, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(1.6 * len(methods) + 2.5, 4.2))
     ax.bar(x - 0.2, r1, 0.4, color="#9ecae1", label="after lift + 1 shake")
     ax.bar(x + 0.2, r10, 0.4, color="#08519c", yerr=[lo, hi], capsize=4, label="after lift + 10 shakes")
-    for xi, v in zip(x, r10):
-        ax.text(xi + 0.2, v + 2, f"{v:.0f}%", ha="center", fontsize=9)
+    for xi, v, up, one in zip(x, r10, hi, r1):
+        ax.text(xi + 0.2, v + up + 1.5, f"{v:.0f}%", ha="center", fontsize=9)      # above the whisker
+        ax.text(xi - 0.2, one + 1.5, f"{one:.0f}%", ha="center", fontsize=8, color="0.35")
     ax.set_xticks(x, [f"{m}\n(n={summary[m]['n']})" for m in methods])
     ax.set_ylabel("robust grasps (%)")
     ax.set_ylim(0, 105)

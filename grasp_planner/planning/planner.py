@@ -196,6 +196,8 @@ class GraspPlanner:
                    "optimization": sum(r.timings.get("optimization", 0.0) for r in runs),
                    "total": time.perf_counter() - started}
         reason, message = _judge(runs, best, config.planner.min_probability)
+        if len(runs) < len(starts) or any(r.status == OptimizationStatus.TIMEOUT for r in runs):
+            message += f"; stopped by the time budget after {len(runs)} of {len(starts)} start(s)"
         if violations and reason in (PlanStatus.OK, PlanStatus.LOW_SCORE):
             reason, message = PlanStatus.OUT_OF_WORKSPACE, "; ".join(violations)
         elif reason in (PlanStatus.OK, PlanStatus.LOW_SCORE) and _too_far(best, config.planner):

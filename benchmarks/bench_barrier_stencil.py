@@ -48,7 +48,7 @@ def main():
 
     distance_field.SceneBarrier.hand_distances = recording
     try:
-        planner.plan(image.depth, image.camera, scene.initial_pose, n_candidates=5, time_budget_s=30.0)
+        planner.plan(image, image.camera, scene.initial_pose, n_candidates=5, time_budget_s=30.0)
     finally:
         distance_field.SceneBarrier.hand_distances = original
     view = normalize_view(image.depth, image.camera, scene.initial_pose,

@@ -138,3 +138,23 @@ def test_bad_constraints_and_a_failed_plan_are_replies_with_a_reason_not_excepti
     far = {"workspace.enabled": True, "workspace.frame": "camera", "workspace.lo": (2, 2, 2), "workspace.hi": (3, 3, 3)}
     out = rq.serve(planner, rq.PlanRequest(image, initial_tool=start_of(depth), constraint_values=far))
     assert not out.success and out.reason == "OUT_OF_WORKSPACE" and "workspace box" in out.message
+
+
+def test_a_camera_image_is_converted_and_checked_once_from_the_request_to_the_plan(monkeypatch, tmp_path):
+    """16UC1 millimetres are read by DepthImage.from_array; the planner and perception take them as they are."""
+    from grasp_planner.perception import depth_input, view
+    from grasp_planner.perception.scenes import bundled_scene_paths, load_scene
+    from grasp_planner.planning import planner as planner_module
+
+    scene = load_scene([p for p in bundled_scene_paths() if "tilt30" in p.name][0])
+    reads = []
+    original = depth_input.read_depth
+    monkeypatch.setattr(rq, "read_depth", lambda *a, **k: reads.append("request") or original(*a, **k))
+    monkeypatch.setattr(view, "read_depth", lambda *a, **k: reads.append("perception") or original(*a, **k))
+    monkeypatch.setattr(planner_module, "depth_to_metres", lambda d: reads.append("planner") or d)
+    card = export_peaked_model(tmp_path / "grasp_cnn.onnx", 0.45)
+    config = PlannerConfig().replace(optimizer={"max_iter": 2, "time_budget_s": None}, multistart={"n_starts": 1})
+    image = rq.DepthImage.from_array(scene.depth_mm(), scene.camera)
+    reply = rq.serve(GraspPlanner.from_config(card, config), rq.PlanRequest(image, initial_tool=scene.initial_pose))
+    assert reads == ["request"] and reply.grasps, reply.message
+    assert reply.reason in ("NONE", "LOW_SCORE", "NO_FEASIBLE_GRASP")

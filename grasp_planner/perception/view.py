@@ -24,7 +24,7 @@ from scipy.ndimage import binary_fill_holes, label
 
 from grasp_planner.camera import DEFAULT_RESOLUTION, PinholeCamera, fit_top_down_view
 from grasp_planner.pose import Pose
-from grasp_planner.perception.depth_input import DEFAULT_MIN_VALID_PIXELS, read_depth
+from grasp_planner.perception.depth_input import DEFAULT_MIN_VALID_PIXELS, CheckedDepth, read_depth
 from grasp_planner.perception.plane import DEFAULT_INLIER_TOLERANCE, DEFAULT_OBJECT_HEIGHT, Plane, fit_table_plane
 from grasp_planner.perception.segment import Cluster, cluster_points, nearest_cluster
 
@@ -156,7 +156,7 @@ def analyse_scene(depth: np.ndarray, camera: PinholeCamera, rng: np.random.Gener
 
     Parameters
     ----------
-    depth : (H, W) uint16 mm (16UC1) or float m (32FC1); holes are 0/NaN.
+    depth : (H, W) uint16 mm (16UC1) or float m (32FC1); holes are 0/NaN. A CheckedDepth is used as it is.
     camera : its intrinsics.
     rng : seeds RANSAC; ``None`` uses a fixed seed (0) so a request is repeatable.
     object_height : points more than this (m) above the table are object points.
@@ -167,7 +167,8 @@ def analyse_scene(depth: np.ndarray, camera: PinholeCamera, rng: np.random.Gener
     ValueError naming what is missing: valid depth, a table plane, or an object above it.
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    depth_m = read_depth(depth, camera, min_valid_pixels)
+    # a CheckedDepth was read once at the boundary (planning/request.py); anything else is read here
+    depth_m = depth.depth if isinstance(depth, CheckedDepth) else read_depth(depth, camera, min_valid_pixels)
     points = camera.deproject(depth_m)
     plane = fit_table_plane(points, rng)
     heights = plane.height(points)
@@ -276,7 +277,8 @@ def normalize_view(depth: np.ndarray, camera: PinholeCamera, initial_pose=None,
 
     Parameters
     ----------
-    depth : (H, W) uint16 mm (16UC1) or float32 m (32FC1); 0/NaN pixels are holes.
+    depth : (H, W) uint16 mm (16UC1) or float32 m (32FC1); 0/NaN pixels are holes. A CheckedDepth
+        (read once at the boundary) is not read again.
     camera : the real camera's intrinsics (any resolution).
     initial_pose : a hand pose (Pose or 4x4) in the real camera frame; the target is the cluster
         nearest to it across the table. ``None``: the largest cluster.

@@ -22,6 +22,7 @@ import numpy as np
 
 from grasp_planner.camera import PinholeCamera
 from grasp_planner.hand.posture import HandPosture, apply_tcp_offset, grasp_posture, pre_grasp_posture
+from grasp_planner.perception.depth_input import CheckedDepth, read_depth
 from grasp_planner.pose import Pose
 from grasp_planner.planning.config import PlannerConfig
 
@@ -72,18 +73,12 @@ class RequestError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class DepthImage:
-    """A checked depth image: float32 metres (0 = no return) and its intrinsics."""
-
-    depth: np.ndarray
-    camera: PinholeCamera
+class DepthImage(CheckedDepth):
+    """A checked depth image: float32 metres (0 = no return) and its intrinsics, handed to the planner as it is."""
 
     @classmethod
     def from_array(cls, depth, camera: PinholeCamera | None) -> "DepthImage":
         """Check and convert once (16UC1 millimetres or 32FC1 metres); RequestError INVALID_INPUT if bad."""
-        from grasp_planner.perception.depth_input import read_depth
-
         if camera is None:
             raise RequestError("INVALID_INPUT", "camera info has an all-zero K matrix")
         try:
@@ -167,7 +162,7 @@ def serve(planner, request: PlanRequest) -> PlanReply:
     except ValueError as err:     # a degenerate pose or offset
         return refused("INVALID_INPUT", str(err))
     image = request.image
-    result = planner.plan(image.depth, image.camera, initial, n_candidates=request.n_candidates,
+    result = planner.plan(image, image.camera, initial, n_candidates=request.n_candidates,
                           time_budget_s=request.time_budget_s, callback=request.callback, constraints=constraints)
     T_out = request.T_output_camera
     grasps = tuple(ReplyGrasp(T_out @ g.pose, apply_tcp_offset(T_out @ g.pose, request.T_hand_tool), g.score,

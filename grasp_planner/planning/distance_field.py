@@ -188,11 +188,14 @@ class SceneBarrier:
         from grasp_planner.perception.plane import DEFAULT_INLIER_TOLERANCE
 
         points, plane = view.scene_points, view.plane_virtual
+        heights = plane.height(points)
+        above = heights > DEFAULT_INLIER_TOLERANCE     # first: most of a camera's points are the table
+        points, heights = points[above], heights[above]
         centre = view.target_points.mean(axis=0)
-        across = points - np.outer(plane.height(points), plane.normal)
-        near = np.linalg.norm(across - (centre - plane.height(centre[None])[0] * plane.normal), axis=1) < radius
-        return cls.from_points(points[near & (plane.height(points) > DEFAULT_INLIER_TOLERANCE)],
-                               (plane.normal, plane.offset))
+        offset = points - centre                        # across the table: less the part along the normal
+        along = heights - plane.height(centre[None])[0]
+        near = np.einsum("ij,ij->i", offset, offset) - along * along < radius * radius
+        return cls.from_points(points[near], (plane.normal, plane.offset))
 
     def hand_distances(self, T_frame_hand: np.ndarray, near: float = np.inf) -> np.ndarray:
         """Distances (m, >= 0) from the open hand at poses ``(N, 4, 4)`` to the scene, ``(N,)``.

@@ -7,7 +7,8 @@ per stencil (benchmarks/bench_barrier_stencil.py):
 * the table is a plane, and a box's distance to a plane is exactly its lowest corner's height;
 * every other point of the scene goes into one voxel grid holding, at each node, the distance (m)
   to the nearest point (scipy's Euclidean distance transform finds the nearest occupied voxel,
-  whose stored point gives the exact node distance), read by trilinear interpolation on float32;
+  whose stored point gives the exact node distance), stored as float32 and read by trilinear
+  interpolation (scipy map_coordinates: one C loop per read);
 * the open hand is a fixed set of points on its link boxes' surfaces (``SAMPLE_SPACING_M``), grouped
   in cells of about ``CELL_M``. A stencil first reads the cells' centres: a cell farther than its
   radius plus ``near`` from the scene at every pose is not looked at, and when no cell is nearer,
@@ -22,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import distance_transform_edt
+from scipy.ndimage import distance_transform_edt, map_coordinates
 
 from grasp_planner.hand import kinematics as kin
 
@@ -42,7 +43,6 @@ MAX_NODES = 4_000_000
 
 #: where a (3, 4) pose's translation and rotation sit in its 12 entries
 _TRANSLATION, _ROTATION = np.array([3, 7, 11]), np.array([0, 1, 2, 4, 5, 6, 8, 9, 10])
-_CORNERS = np.array(np.meshgrid([0, 1], [0, 1], [0, 1], indexing="ij")).reshape(3, -1).T
 
 
 class PointGrid:
@@ -70,9 +70,9 @@ class PointGrid:
                         - stored[nearest[0], nearest[1], nearest[2], k]) ** 2
         # less half a voxel: interpolating across the surface and sampling the boxes read up to
         # ~3 mm long, which at contact would cost 20 instead of the barrier's 500
-        self.values = (np.sqrt(squared) - 0.5 * voxel).astype(float).ravel()
+        self.volume = np.sqrt(squared) - np.float32(0.5 * voxel)      # float32: half the memory, same reads
+        self.values = self.volume.ravel()
         self._strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=float)   # float: a BLAS product
-        self._offsets = (_CORNERS @ self._strides).astype(np.intp)
         self._inv_voxel, self._lo_units = 1.0 / voxel, self.lo / voxel
         self._top = (shape - 1) - 1e-6           # so that a node and its +1 neighbours are in the grid
         self._slack = np.sqrt(3.0) * 0.5 * voxel   # farthest a point is from its nearest node
@@ -81,18 +81,13 @@ class PointGrid:
         """Distances ``(M,)`` for points ``(M, 3)``, trilinear. Outside the grid, a lower bound: the
         distance to the grid plus ``margin`` with ``exact_outside``, else (cheaper) the value at the
         nearest grid point, which is >= about ``margin`` (the scene lies inside)."""
-        u = x * self._inv_voxel - self._lo_units
-        clipped = np.minimum(np.maximum(u, 0.0), self._top)
-        i = np.floor(clipped)
-        f = clipped - i
-        v = self.values[(i @ self._strides).astype(np.intp)[:, None] + self._offsets]   # (M, 8), z fastest
-        v = v[:, :4] + (v[:, 4:] - v[:, :4]) * f[:, :1]                          # along x
-        v = v[:, :2] + (v[:, 2:] - v[:, :2]) * f[:, 1:2]                         # along y
-        inside = v[:, 0] + (v[:, 1] - v[:, 0]) * f[:, 2]                         # along z
+        u = (x * self._inv_voxel - self._lo_units).T
+        # one C loop over the points (about half the time of the same interpolation in numpy)
+        inside = map_coordinates(self.volume, u, output=np.empty(len(x)), order=1, mode="nearest", prefilter=False)
         if not exact_outside:
             return inside
-        beyond = u - clipped
-        outside = np.sqrt(np.einsum("ij,ij->i", beyond, beyond)) * self.voxel
+        beyond = np.maximum(np.maximum(-u, u - self._top[:, None]), 0.0)
+        outside = np.sqrt(np.einsum("ij,ij->j", beyond, beyond)) * self.voxel
         return np.where(outside > 0.0, outside + self.margin, inside)
 
     def nearest_lower_bound(self, x: np.ndarray) -> np.ndarray:

@@ -41,8 +41,6 @@ KEEP_SLACK_M = 0.001
 #: most nodes one grid holds (about 60 MB while it is built); a larger scene gets coarser voxels
 MAX_NODES = 4_000_000
 
-#: where a (3, 4) pose's translation and rotation sit in its 12 entries
-_TRANSLATION, _ROTATION = np.array([3, 7, 11]), np.array([0, 1, 2, 4, 5, 6, 8, 9, 10])
 
 
 class PointGrid:
@@ -104,6 +102,7 @@ class HandSamples:
     points: np.ndarray         # (P, 3), the points of cell c at points[start[c]:start[c + 1]]
     cell: np.ndarray           # (P,) cell index of each point
     start: np.ndarray          # (C + 1,)
+    count: np.ndarray          # (C,) points per cell
     centres: np.ndarray        # (C, 3) cell centres
     radii: np.ndarray          # (C,) largest distance from a cell's centre to its points
     corners: np.ndarray        # (8 L, 3)
@@ -133,7 +132,7 @@ class HandSamples:
         centres = np.stack([points[start[c]:start[c + 1]].mean(axis=0) for c in range(n)])
         radii = np.array([np.linalg.norm(points[start[c]:start[c + 1]] - centres[c], axis=1).max() for c in range(n)])
         corners = np.vstack(corners)
-        return cls(points, cell_of, start, centres, radii, corners, np.hstack([corners, np.ones((len(corners), 1))]),
+        return cls(points, cell_of, start, np.diff(start), centres, radii, corners, np.hstack([corners, np.ones((len(corners), 1))]),
                    float(np.linalg.norm(points, axis=1).max()))
 
 
@@ -201,28 +200,26 @@ class SceneBarrier:
         """
         T = np.asarray(T_frame_hand, dtype=float).reshape(-1, 4, 4)
         s = hand_samples()
+        # farthest any hand point moves from its place at the first pose (a rotation's difference
+        # R - R0 has spectral norm |.|_F / sqrt 2, the most it moves a unit vector)
+        d = T[:, :3, :] - T[0, :3, :]
+        moved = np.max(np.sqrt(np.einsum("ni,ni->n", d[:, :, 3], d[:, :, 3]))
+                       + np.sqrt(np.einsum("nij,nij->n", d[:, :, :3], d[:, :, :3])) * (s.reach / np.sqrt(2.0)))
+        R, t = T[0, :3, :3], T[0, :3, 3]
         out = np.full(len(T), np.inf)
         if self.plane is not None:   # corner heights: [c, 1] . (R^T normal, normal . t + offset)
             normal, offset = self.plane
-            M = np.einsum("njk,j->nk", T[:, :3, :], normal)
-            M[:, 3] += offset
-            out = np.maximum((s.corners_h @ M.T).min(axis=0), 0.0)
+            low0 = (s.corners @ (normal @ R)).min() + normal @ t + offset - moved     # every pose, a bound
+            if low0 < near:
+                M = np.einsum("njk,j->nk", T[:, :3, :], normal)
+                M[:, 3] += offset
+                out = np.maximum((s.corners_h @ M.T).min(axis=0), 0.0)
+            else:
+                out = np.full(len(T), low0)
         grid = self.grid
         if grid is None:
             return out
         threshold = min(near, out.max())
-        # farthest any hand point moves from its place at the first pose (a rotation's difference
-        # R - R0 has spectral norm |.|_F / sqrt 2, the most it moves a unit vector)
-        diff = (T[:, :3, :] - T[0, :3, :]).reshape(-1, 12)
-        squared = diff * diff
-        moved = np.max(np.sqrt(squared[:, _TRANSLATION].sum(axis=1))
-                       + np.sqrt(squared[:, _ROTATION].sum(axis=1)) * (s.reach / np.sqrt(2.0)))
-        origin = T[0, :3, 3]
-        # every point lies in the grid's box: a hand that far from the box is farther from them
-        gap = np.linalg.norm(np.maximum(np.maximum(grid.lo - origin, origin - grid.hi), 0.0)) - s.reach - moved
-        if gap >= threshold:
-            return np.minimum(out, gap)
-        R, t = T[0, :3, :3], T[0, :3, 3]
         centres = s.centres @ R.T + t
         # coarse to fine, each stage only where the last left a chance of coming below the threshold:
         # cells at their nearest node, then interpolated, then their points at the first pose
@@ -233,11 +230,11 @@ class SceneBarrier:
             cells = cells[lower[cells] < threshold]
         if not len(cells):          # the usual case away from the object
             return np.maximum(np.minimum(out, lower.min()), 0.0)
-        rest = np.delete(lower, cells).min(initial=np.inf)
+        lower[cells] = np.inf
+        rest = lower.min()
+        counts = s.count[cells]      # the cells' points: runs of the cell-sorted samples
+        points = s.points[np.repeat(s.start[cells] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())]
         exact = threshold > grid.margin
-        active = np.zeros(len(lower), dtype=bool)
-        active[cells] = True
-        points = s.points[active[s.cell]]
         v0 = grid(points @ R.T + t, exact)
         low = v0.min()
         if len(T) == 1:

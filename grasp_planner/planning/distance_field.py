@@ -1,18 +1,21 @@
 """The barrier's scene, built once per image: an analytic table plane plus one distance grid of the points above it.
 
-The exact hand-to-cloud distance (Klamp't, geometry.py) costs about 1.35 ms per 13-pose stencil, more
-than the network (about 0.25 ms). Here the same distance is read from tables, in a few array operations
-per stencil (benchmarks/bench_barrier_stencil.py):
+The exact hand-to-cloud distance (Klamp't, geometry.py) costs about 1.35 ms per 13-pose stencil, several
+times the network's head call. Here the same distance is read from tables, a few reads per stencil
+(cost against the network: benchmarks/bench_barrier_stencil.py):
 
 * the table is a plane, and a box's distance to a plane is exactly its lowest corner's height;
 * every other point of the scene goes into one voxel grid holding, at each node, the distance (m)
   to the nearest point (scipy's Euclidean distance transform finds the nearest occupied voxel,
   whose stored point gives the exact node distance), stored as float32 and read by trilinear
   interpolation (scipy map_coordinates: one C loop per read);
-* the open hand is a fixed set of points on its link boxes' surfaces (``SAMPLE_SPACING_M``), grouped
-  in cells of about ``CELL_M``. A stencil first reads the cells' centres: a cell farther than its
-  radius plus ``near`` from the scene at every pose is not looked at, and when no cell is nearer,
-  nothing else is read (most stencils away from the object). Only the near cells' points are read.
+* the open hand is a fixed set of points on its link boxes' surfaces (``SAMPLE_SPACING_M``; none
+  inside another box, which can never be the nearest), grouped in cells of about ``CELL_M``. A
+  stencil reads coarse to fine, each stage only where the last left a chance of coming below
+  ``near`` at some pose: the cells' centres at their nearest node (a bound, one read), those left
+  interpolated, then the left cells' points at the first pose, then at the other poses only the
+  points close enough to the minimum to be it there (the field is 1-Lipschitz and the poses are
+  close). Away from the object nothing past the first read is done.
 
 Distances below ``near`` (the barrier's cutoff) agree with the exact box-to-point distance within ``TOLERANCE_M``
 (test/test_planning_barrier.py); farther ones are lower bounds, never below ``near``. The grid ends
@@ -37,7 +40,7 @@ CELL_M = 0.015
 TOLERANCE_M = 0.004
 #: how far beyond twice the motion a point's value may be and still be the minimum at another pose
 #: (trilinear reading is not exactly 1-Lipschitz), m
-KEEP_SLACK_M = 0.001
+KEEP_SLACK_M = 0.0005
 #: most nodes one grid holds (about 60 MB while it is built); a larger scene gets coarser voxels
 MAX_NODES = 4_000_000
 
@@ -95,6 +98,12 @@ class PointGrid:
         return self.values[(np.floor(u) @ self._strides).astype(np.intp)] - self._slack
 
 
+#: sums a (3, 4) pose difference's squared entries into its translation and rotation parts
+_MOTION_PARTS = np.zeros((12, 2))
+_MOTION_PARTS[[3, 7, 11], 0] = 1.0
+_MOTION_PARTS[[0, 1, 2, 4, 5, 6, 8, 9, 10], 1] = 1.0
+
+
 @dataclass(frozen=True)
 class HandSamples:
     """Points on the open hand's link boxes (hand frame), sorted by pruning cell, and the boxes' corners."""
@@ -108,6 +117,11 @@ class HandSamples:
     corners: np.ndarray        # (8 L, 3)
     corners_h: np.ndarray      # (8 L, 4): the corners with a 1 appended
     reach: float               # largest distance of a point from the hand frame's origin
+
+    @property
+    def motion_weights(self) -> np.ndarray:
+        """Weights of a pose change's (translation, |rotation difference|_F) in the farthest any point moves."""
+        return np.array([1.0, self.reach / np.sqrt(2.0)])
 
     @classmethod
     def open_hand(cls, mode: str = "basic", spacing: float = SAMPLE_SPACING_M, cell: float = CELL_M):
@@ -125,6 +139,10 @@ class HandSamples:
             signs = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T
             corners.append((signs * half) @ T[:3, :3].T + T[:3, 3])
         points, cell_of = np.vstack(points), np.concatenate(cells)
+        inside = np.zeros(len(points), dtype=bool)     # in another box: never the hand's nearest point
+        for T, half in zip(boxes, kin.BOX_HALF_EXTENTS):
+            inside |= np.all(np.abs((points - T[:3, 3]) @ T[:3, :3]) < np.asarray(half) - 1e-6, axis=1)
+        points, cell_of = points[~inside], np.unique(cell_of[~inside], return_inverse=True)[1].reshape(-1)
         order = np.argsort(cell_of, kind="stable")
         points, cell_of = points[order], cell_of[order]
         n = cell_of.max() + 1
@@ -202,9 +220,8 @@ class SceneBarrier:
         s = hand_samples()
         # farthest any hand point moves from its place at the first pose (a rotation's difference
         # R - R0 has spectral norm |.|_F / sqrt 2, the most it moves a unit vector)
-        d = T[:, :3, :] - T[0, :3, :]
-        moved = np.max(np.sqrt(np.einsum("ni,ni->n", d[:, :, 3], d[:, :, 3]))
-                       + np.sqrt(np.einsum("nij,nij->n", d[:, :, :3], d[:, :, :3])) * (s.reach / np.sqrt(2.0)))
+        d = (T[:, :3, :] - T[0, :3, :]).reshape(-1, 12)
+        moved = (np.sqrt((d * d) @ _MOTION_PARTS) @ s.motion_weights).max()
         R, t = T[0, :3, :3], T[0, :3, 3]
         out = np.full(len(T), np.inf)
         if self.plane is not None:   # corner heights: [c, 1] . (R^T normal, normal . t + offset)

@@ -45,7 +45,6 @@ KEEP_SLACK_M = 0.0005
 MAX_NODES = 4_000_000
 
 
-
 class PointGrid:
     """Distance (m) from any point to the nearest of ``points (N, 3)``, tabulated ``margin`` around them."""
 
@@ -150,8 +149,8 @@ class HandSamples:
         centres = np.stack([points[start[c]:start[c + 1]].mean(axis=0) for c in range(n)])
         radii = np.array([np.linalg.norm(points[start[c]:start[c + 1]] - centres[c], axis=1).max() for c in range(n)])
         corners = np.vstack(corners)
-        return cls(points, cell_of, start, np.diff(start), centres, radii, corners, np.hstack([corners, np.ones((len(corners), 1))]),
-                   float(np.linalg.norm(points, axis=1).max()))
+        return cls(points, cell_of, start, np.diff(start), centres, radii, corners,
+                   np.hstack([corners, np.ones((len(corners), 1))]), float(np.linalg.norm(points, axis=1).max()))
 
 
 _SAMPLES: HandSamples | None = None

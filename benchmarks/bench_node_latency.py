@@ -4,11 +4,12 @@ Starts the node as a subprocess on a private DDS domain, sends the same 128x128 
 (one request at a time), and reports p50/p95 latency, the node's peak RSS (VmHWM), how many plans
 the time budget stopped, and for every request that got no grasp, the reason the node logged.
 
-The image topic is best effort (as cameras publish): under load a 640x480 image (614 KB, more than
-Fast DDS's 512 KB shared-memory segment, so sent as UDP fragments) is sometimes lost. The node then
-plans on the image it had, or, before the first one, answers NO_IMAGE; so the first request is
-repeated until the node has planned once, and a request that gets no grasp is reported with the
-node's reason rather than waited on.
+The image topic is best effort (as cameras publish). A 640x480 16UC1 image (614 KB) is more than
+Fast DDS's default 512 KB shared-memory segment, so it goes as UDP fragments, and under load 20-30 %
+of such samples are lost (a lost first image: the node answers NO_IMAGE; issue 18's "3 of 10"). Both
+processes therefore use config/fastdds_large_images.xml (an 8 MB segment) unless
+``--default-transport``; the first request is repeated until the node has planned once, and a
+request that gets no grasp is reported with the node's reason rather than waited on.
 
     source scripts/ros_env.sh .venv interfaces_install
     python benchmarks/bench_node_latency.py --n 20 [--model models/grasp_cnn.json] [--out bench.json]
@@ -59,6 +60,10 @@ def main():
     ap.add_argument("--time-budget", type=float, default=1.0)
     ap.add_argument("--out", default="")
     ap.add_argument("--camera", action="store_true", help="a bundled 640x480 16UC1 scene with its initial pose")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME:=VALUE",
+                    help="another node parameter, e.g. --set starts:=1 --set n_candidates:=1 (repeatable)")
+    ap.add_argument("--default-transport", action="store_true",
+                    help="Fast DDS as installed (512 KB shared memory: a 614 KB image goes as UDP fragments)")
     args = ap.parse_args()
 
     import rclpy
@@ -79,13 +84,16 @@ def main():
     planner_yaml = tmp / "planner.yaml"
     planner_yaml.write_text("planner:\n  min_probability: 0.0\n")
     env = dict(os.environ, ROS_DOMAIN_ID=str(100 + os.getpid() % 100), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    if not args.default_transport:   # both sides: a shared-memory segment that holds a whole 640x480 image
+        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(ROOT / "config" / "fastdds_large_images.xml")
     os.environ.update(env)
     log_path = tmp / "node.log"
     log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, "-m", "grasp_planner.ros.node", "--ros-args",
                              "--params-file", str(ROOT / "config" / "grasp_planner.yaml"),
                              "-p", f"model_path:={model}", "-p", f"planner_config:={planner_yaml}",
-                             "-p", f"time_budget_s:={args.time_budget}"], env=env, stdout=log, stderr=log)
+                             "-p", f"time_budget_s:={args.time_budget}"] + [a for kv in args.set for a in ("-p", kv)],
+                            env=env, stdout=log, stderr=log)
     context = rclpy.Context()
     rclpy.init(context=context)
     node = rclpy.create_node("gp_bench", context=context)
@@ -166,8 +174,10 @@ def main():
               "stopped_by_budget": stopped, "p50_ms": float(np.percentile(lat, 50)),
               "p95_ms": float(np.percentile(lat, 95)), "max_ms": float(lat.max()), "node_peak_rss_mb": rss,
               "trained_model": trained, "time_budget_s": args.time_budget,
+              "transport": "default" if args.default_transport else "fastdds_large_images.xml",
+              "transport": "default" if args.default_transport else "fastdds_large_images.xml",
               "image": "640x480 16UC1" if args.camera else "128x128 32FC1",
-              "commit": commit, "seed": 0}
+              "parameters": args.set, "commit": commit, "seed": 0}
     print(json.dumps(report, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")

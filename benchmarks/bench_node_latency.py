@@ -175,7 +175,6 @@ def main():
               "p95_ms": float(np.percentile(lat, 95)), "max_ms": float(lat.max()), "node_peak_rss_mb": rss,
               "trained_model": trained, "time_budget_s": args.time_budget,
               "transport": "default" if args.default_transport else "fastdds_large_images.xml",
-              "transport": "default" if args.default_transport else "fastdds_large_images.xml",
               "image": "640x480 16UC1" if args.camera else "128x128 32FC1",
               "parameters": args.set, "commit": commit, "seed": 0}
     print(json.dumps(report, indent=2))

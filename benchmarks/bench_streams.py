@@ -163,7 +163,8 @@ def main():
               "age_at_grasp_ms": {"p50": float(np.percentile(ages, 50) * 1e3) if ages else None,
                                   "max": float(max(ages) * 1e3) if ages else None},
               "rss_after_warmup_mb": rss_start, "rss_end_mb": rss_end, "rss_growth_mb": rss_end - rss_start,
-              "node_peak_rss_mb": hwm, "time_budget_s": args.time_budget, "transport": "default" if args.default_transport else "fastdds_large_images.xml",
+              "node_peak_rss_mb": hwm, "time_budget_s": args.time_budget,
+              "transport": "default" if args.default_transport else "fastdds_large_images.xml",
               "image": "640x480 16UC1",
               "commit": commit}
     report["pass"] = bool(report["refused"] == 0 and sum(counts.values()) >= requests - 1

@@ -1,8 +1,10 @@
 """End-to-end latency of grasp_planner_node: image + camera info + initial pose published -> `grasp` received.
 
 Starts the node as a subprocess on a private DDS domain, sends the same 128x128 scene N times
-(one request at a time), and reports p50/p95 latency, the node's peak RSS (VmHWM), how many plans
-the time budget stopped, and for every request that got no grasp, the reason the node logged.
+(one request at a time), and reports p50/p95 latency, the node's CPU time per request (what the
+request cost the node whatever else shared the core: about its latency on an idle core, less the
+transport), the node's peak RSS (VmHWM), how many plans the time budget stopped, and for every
+request that got no grasp, the reason the node logged.
 
 The image topic is best effort (as cameras publish). A 640x480 16UC1 image (614 KB) is more than
 Fast DDS's default 512 KB shared-memory segment, so it goes as UDP fragments, and under load 20-30 %
@@ -42,6 +44,12 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024.0
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used, s: what a request costs it whatever else shares the core."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def untrained_model(folder: Path) -> Path:
@@ -124,12 +132,12 @@ def main():
             executor.spin_once(timeout_sec=0.01)
         return done()
 
-    latencies, missed, stopped = [], {}, 0
+    latencies, missed, stopped, cpu = [], {}, 0, []
 
     def request():
         image = conv.array_to_image_msg(depth, frame, node.get_clock().now().to_msg())
         info = conv.camera_to_camera_info_msg(camera, frame)
-        before, mark = len(got), len(log_path.read_text())
+        before, mark, cpu_start = len(got), len(log_path.read_text()), cpu_seconds(proc.pid)
         start = time.perf_counter()
         image_pub.publish(image)
         info_pub.publish(info)
@@ -139,6 +147,7 @@ def main():
         spin_until(answered, 10.0 + 10.0 * args.time_budget)
         spin_until(lambda: len(got) > before, 0.2)    # a success logs before it publishes
         lines = [line for line in node_lines(mark) if "plan " in line]
+        cpu.append(cpu_seconds(proc.pid) - cpu_start)
         return (got[-1] - start if len(got) > before else None), (lines[0] if lines else "no reply")
 
     try:
@@ -149,6 +158,7 @@ def main():
         end = time.monotonic() + 60.0
         while request()[0] is None and time.monotonic() < end:   # warm-up: until the node has an image
             pass
+        cpu.clear()
         for i in range(args.n):
             latency, line = request()
             if latency is None:
@@ -173,6 +183,8 @@ def main():
     report = {"n_requested": args.n, "n_received": len(lat), "no_grasp_reasons": missed,
               "stopped_by_budget": stopped, "p50_ms": float(np.percentile(lat, 50)),
               "p95_ms": float(np.percentile(lat, 95)), "max_ms": float(lat.max()), "node_peak_rss_mb": rss,
+              "node_cpu_ms_per_request": {"p50": float(np.percentile(cpu, 50) * 1e3),
+                                          "p95": float(np.percentile(cpu, 95) * 1e3)},
               "trained_model": trained, "time_budget_s": args.time_budget,
               "transport": "default" if args.default_transport else "fastdds_large_images.xml",
               "image": "640x480 16UC1" if args.camera else "128x128 32FC1",

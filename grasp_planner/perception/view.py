@@ -18,6 +18,7 @@ background, since they may be real (a handle, a ring) as they would in a trainin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.ndimage import binary_fill_holes, label
@@ -68,7 +69,8 @@ class NormalizedView:
     T_camera_virtual : maps virtual-view-frame points into the real camera frame.
     T_camera_world : the table frame (origin under the target's centroid, +z = plane normal) in the camera.
     plane : the table in the real camera frame; ``plane_virtual`` is the same plane in the virtual frame.
-    scene_points : (N, 3) every valid point of the real image (table, target, neighbours), virtual frame.
+    source_points : (N, 3) every valid point of the real image (table, target, neighbours), camera frame;
+        ``scene_points`` is the same cloud in the virtual frame (computed on first use).
     target_points : (K, 3) the target's points, virtual frame.
     clusters : every object found (real camera frame), largest first; ``target_index`` picks the target.
     source_depth, source_camera : the real image (m) and its intrinsics.
@@ -81,13 +83,18 @@ class NormalizedView:
     T_camera_world: Pose
     plane: Plane
     plane_virtual: Plane
-    scene_points: np.ndarray
+    source_points: np.ndarray
     target_points: np.ndarray
     clusters: tuple[Cluster, ...]
     target_index: int
     source_depth: np.ndarray
     source_camera: PinholeCamera
     splat: int
+
+    @cached_property
+    def scene_points(self) -> np.ndarray:
+        """Every valid point of the real image, virtual frame (the planner's barrier reads the camera frame's)."""
+        return self.T_camera_virtual.inverse().transform_points(self.source_points)
 
     @property
     def target(self) -> Cluster:
@@ -265,7 +272,7 @@ def view_of_cluster(scene: SceneAnalysis, target_index: int,
     return NormalizedView(
         depth=depth, camera=view.camera, T_camera_virtual=T_camera_virtual, T_camera_world=T_camera_world,
         plane=scene.plane, plane_virtual=scene.plane.transformed(T_virtual_camera),
-        scene_points=T_virtual_camera.transform_points(scene.points), target_points=target_virtual,
+        source_points=scene.points, target_points=target_virtual,
         clusters=scene.clusters, target_index=int(target_index), source_depth=scene.depth,
         source_camera=scene.camera, splat=splat)
 

@@ -198,15 +198,18 @@ class SceneBarrier:
         off the table within ``radius`` (across the table) of the target."""
         from grasp_planner.perception.plane import DEFAULT_INLIER_TOLERANCE
 
-        points, plane = view.scene_points, view.plane_virtual
+        # in the camera frame (distances and heights are the same there), so that only the kept points move
+        points, plane = view.source_points, view.plane
         heights = plane.height(points)
         above = heights > DEFAULT_INLIER_TOLERANCE     # first: most of a camera's points are the table
         points, heights = points[above], heights[above]
-        centre = view.target_points.mean(axis=0)
+        centre = view.T_camera_virtual.transform_points(view.target_points.mean(axis=0)[None])[0]
         offset = points - centre                        # across the table: less the part along the normal
         along = heights - plane.height(centre[None])[0]
         near = np.einsum("ij,ij->i", offset, offset) - along * along < radius * radius
-        return cls.from_points(points[near], (plane.normal, plane.offset))
+        points = view.T_camera_virtual.inverse().transform_points(points[near])
+        plane = view.plane_virtual
+        return cls.from_points(points, (plane.normal, plane.offset))
 
     def hand_distances(self, T_frame_hand: np.ndarray, near: float = np.inf) -> np.ndarray:
         """Distances (m, >= 0) from the open hand at poses ``(N, 4, 4)`` to the scene, ``(N,)``.

@@ -98,8 +98,9 @@ class PinholeCamera:
     def deproject(self, depth: np.ndarray) -> np.ndarray:
         """Points ``(N, 3)`` in the camera frame for every valid pixel, row-major order; holes skipped."""
         depth = self.check_image(depth)
-        mask = valid_depth_mask(depth)
-        return self.pixel_rays()[mask] * depth[mask][:, None]
+        rows, cols = np.nonzero(valid_depth_mask(depth))   # only the valid pixels' rays: no (H, W, 3) array
+        z = depth[rows, cols]
+        return np.stack([(cols - self.cx) / self.fx * z, (rows - self.cy) / self.fy * z, z], axis=1)
 
     # --- points -> image ----------------------------------------------------------------------
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

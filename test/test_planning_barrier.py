@@ -71,3 +71,22 @@ def test_the_barrier_costs_about_500_at_contact_read_from_the_scene(cloud):
     assert d[0] == 0.0
     assert barrier_cost(d, BarrierConfig())[0] == pytest.approx(BarrierConfig().contact_cost) and \
         480 < BarrierConfig().contact_cost < 520
+
+
+def test_reading_coarse_to_fine_changes_no_distance_below_the_cutoff(cloud):
+    """The pruned stencil read equals reading every hand sample at every pose, wherever that is below the cutoff."""
+    from grasp_planner.planning.distance_field import hand_samples
+
+    points, top = cloud
+    barrier, s = SceneBarrier.from_points(points), hand_samples()
+    rng = np.random.default_rng(3)
+    n_below = 0
+    for T0 in poses_near(top, n=40, seed=3):
+        stencil = np.stack([T0 @ Pose.from_xyzrpy(d).matrix() for d in rng.normal(0, 1e-3, (13, 6))])
+        pruned = barrier.hand_distances(stencil, near=0.01)
+        full = np.maximum([barrier.grid(s.points @ T[:3, :3].T + T[:3, 3]).min() for T in stencil], 0.0)
+        below = full < 0.01
+        n_below += below.sum()
+        np.testing.assert_allclose(pruned[below], full[below], atol=1e-9)
+        assert np.all(pruned[~below] >= 0.01 - 1e-9)
+    assert n_below > 50

@@ -138,3 +138,78 @@ def test_bad_constraints_and_a_failed_plan_are_replies_with_a_reason_not_excepti
     far = {"workspace.enabled": True, "workspace.frame": "camera", "workspace.lo": (2, 2, 2), "workspace.hi": (3, 3, 3)}
     out = rq.serve(planner, rq.PlanRequest(image, initial_tool=start_of(depth), constraint_values=far))
     assert not out.success and out.reason == "OUT_OF_WORKSPACE" and "workspace box" in out.message
+
+
+def test_a_camera_image_is_converted_and_checked_once_from_the_request_to_the_plan(monkeypatch, tmp_path):
+    """16UC1 millimetres are read by DepthImage.from_array; the planner and perception take them as they are."""
+    from grasp_planner.perception import depth_input, view
+    from grasp_planner.perception.scenes import bundled_scene_paths, load_scene
+    from grasp_planner.planning import planner as planner_module
+
+    scene = load_scene([p for p in bundled_scene_paths() if "tilt30" in p.name][0])
+    reads = []
+    original = depth_input.read_depth
+    monkeypatch.setattr(rq, "read_depth", lambda *a, **k: reads.append("request") or original(*a, **k))
+    monkeypatch.setattr(view, "read_depth", lambda *a, **k: reads.append("perception") or original(*a, **k))
+    monkeypatch.setattr(planner_module, "depth_to_metres", lambda d: reads.append("planner") or d)
+    card = export_peaked_model(tmp_path / "grasp_cnn.onnx", 0.45)
+    config = PlannerConfig().replace(optimizer={"max_iter": 2, "time_budget_s": None}, multistart={"n_starts": 1})
+    image = rq.DepthImage.from_array(scene.depth_mm(), scene.camera)
+    reply = rq.serve(GraspPlanner.from_config(card, config), rq.PlanRequest(image, initial_tool=scene.initial_pose))
+    assert reads == ["request"] and reply.grasps, reply.message
+    assert reply.reason in ("NONE", "LOW_SCORE", "NO_FEASIBLE_GRASP")
+
+
+# --- what the node checks and says, as plain code ------------------------------------------------------
+@pytest.mark.parametrize("present, age, limit, source, reason, words", [
+    ((False, True), 0.0, 0.0, "latest", "NO_IMAGE", "no depth image received yet on /cam/depth"),
+    ((False, True), 0.0, 0.0, "goal", "NO_IMAGE", "the goal has no depth image"),
+    ((True, False), 0.0, 0.0, "latest", "NO_IMAGE", "no camera info received yet on /cam/info"),
+    ((True, True), 0.25, 0.1, "latest", "STALE_IMAGE", "the latest depth image is 0.25 s old"),
+])
+def test_missing_or_stale_inputs_are_refused_with_their_reason(present, age, limit, source, reason, words):
+    with pytest.raises(rq.RequestError, match=words) as info:
+        rq.check_inputs(*present, age, limit, source, "/cam/depth", "/cam/info")
+    assert info.value.reason == reason
+
+
+def test_an_old_image_is_planned_on_when_no_age_limit_is_set():
+    rq.check_inputs(True, True, 30.0, 0.0)
+    rq.check_inputs(True, True, 0.09, 0.1)
+
+
+def test_goals_asking_too_much_are_rejected_saying_the_limits():
+    assert rq.goal_error(5, 1.0) is None and rq.goal_error(100, 60.0) is None
+    assert "n_candidates must be <= 100" in rq.goal_error(101, 1.0)
+    assert "got 5 and -1" in rq.goal_error(5, -1)
+
+
+def test_a_request_arriving_while_a_plan_runs_is_refused_busy_not_queued(scene, planner):
+    import threading
+
+    depth, camera = scene
+    one, inside, release, replies = rq.OnePlanAtATime(), threading.Event(), threading.Event(), []
+
+    def slow_build():   # the first request holds the planner until released
+        inside.set()
+        release.wait(10)
+        return rq.PlanRequest(rq.DepthImage.from_array(depth, camera), initial_tool=start_of(depth))
+    first = threading.Thread(target=lambda: replies.append(one(planner, slow_build)))
+    first.start()
+    assert inside.wait(10)
+    busy = one(planner, lambda: rq.PlanRequest(rq.DepthImage.from_array(depth, camera)))
+    release.set()
+    first.join(60)
+    assert busy.reason == "BUSY" and busy.message.startswith(rq.REASON_TEXT["BUSY"])
+    assert replies[0].success, replies[0].message
+    assert one(planner, lambda: (_ for _ in ()).throw(rq.RequestError("TF_UNAVAILABLE", "no tf"))).reason == \
+        "TF_UNAVAILABLE"     # refused in the build: the next request is served again
+
+
+def test_a_canceled_goal_keeps_its_grasps_and_says_canceled_and_the_log_line_names_the_reason():
+    reply = rq.PlanReply(True, "NONE", "best of 1 start(s)", grasps=("g",))
+    canceled = rq.canceled(reply)
+    assert (canceled.success, canceled.reason, canceled.grasps) == (False, "CANCELED", ("g",))
+    assert rq.log_line(reply) == "plan succeeded: best of 1 start(s)"
+    assert rq.log_line(canceled).startswith("plan failed (CANCELED): the goal was canceled")
+    assert rq.log_line(rq.refused("BUSY", "x")).startswith("plan refused (BUSY)")

@@ -6,6 +6,8 @@ how many pixels were valid so the caller can tell a covered lens from a bad thre
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from grasp_planner.camera import PinholeCamera, valid_depth_mask
@@ -73,3 +75,17 @@ def read_depth(depth: np.ndarray, camera: PinholeCamera,
         raise ValueError(f"not enough valid depth: {n_valid} of {metres.size} pixels hold a return "
                          f"(need at least {min_valid_pixels})")
     return metres
+
+
+@dataclass(frozen=True)
+class CheckedDepth:
+    """A camera image already passed through :func:`read_depth` (float32 metres, 0 = missing) with its
+    intrinsics: what is handed on as this type is not converted or checked again downstream."""
+
+    depth: np.ndarray
+    camera: PinholeCamera
+
+    @classmethod
+    def read(cls, depth: np.ndarray, camera: PinholeCamera,
+             min_valid_pixels: int = DEFAULT_MIN_VALID_PIXELS) -> "CheckedDepth":
+        return cls(read_depth(depth, camera, min_valid_pixels), camera)

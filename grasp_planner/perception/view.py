@@ -18,6 +18,7 @@ background, since they may be real (a handle, a ring) as they would in a trainin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.ndimage import binary_fill_holes, label
@@ -25,7 +26,7 @@ from scipy.ndimage import binary_fill_holes, label
 from grasp_planner.camera import DEFAULT_RESOLUTION, PinholeCamera, fit_top_down_view
 from grasp_planner.contract.model_card import VIEW_BACKGROUNDS
 from grasp_planner.pose import Pose
-from grasp_planner.perception.depth_input import DEFAULT_MIN_VALID_PIXELS, read_depth
+from grasp_planner.perception.depth_input import DEFAULT_MIN_VALID_PIXELS, CheckedDepth, read_depth
 from grasp_planner.perception.plane import DEFAULT_INLIER_TOLERANCE, DEFAULT_OBJECT_HEIGHT, Plane, fit_table_plane
 from grasp_planner.perception.segment import Cluster, cluster_points, nearest_cluster
 
@@ -74,7 +75,8 @@ class NormalizedView:
     T_camera_virtual : maps virtual-view-frame points into the real camera frame.
     T_camera_world : the table frame (origin under the target's centroid, +z = plane normal) in the camera.
     plane : the table in the real camera frame; ``plane_virtual`` is the same plane in the virtual frame.
-    scene_points : (N, 3) every valid point of the real image (table, target, neighbours), virtual frame.
+    source_points : (N, 3) every valid point of the real image (table, target, neighbours), camera frame;
+        ``scene_points`` is the same cloud in the virtual frame (computed on first use).
     target_points : (K, 3) the target's points, virtual frame.
     clusters : every object found (real camera frame), largest first; ``target_index`` picks the target.
     source_depth, source_camera : the real image (m) and its intrinsics.
@@ -87,13 +89,18 @@ class NormalizedView:
     T_camera_world: Pose
     plane: Plane
     plane_virtual: Plane
-    scene_points: np.ndarray
+    source_points: np.ndarray
     target_points: np.ndarray
     clusters: tuple[Cluster, ...]
     target_index: int
     source_depth: np.ndarray
     source_camera: PinholeCamera
     splat: int
+
+    @cached_property
+    def scene_points(self) -> np.ndarray:
+        """Every valid point of the real image, virtual frame (the planner's barrier reads the camera frame's)."""
+        return self.T_camera_virtual.inverse().transform_points(self.source_points)
 
     @property
     def target(self) -> Cluster:
@@ -171,7 +178,7 @@ def analyse_scene(depth: np.ndarray, camera: PinholeCamera, rng: np.random.Gener
 
     Parameters
     ----------
-    depth : (H, W) uint16 mm (16UC1) or float m (32FC1); holes are 0/NaN.
+    depth : (H, W) uint16 mm (16UC1) or float m (32FC1); holes are 0/NaN. A CheckedDepth is used as it is.
     camera : its intrinsics.
     rng : seeds RANSAC; ``None`` uses a fixed seed (0) so a request is repeatable.
     object_height : points more than this (m) above the table are object points.
@@ -182,7 +189,8 @@ def analyse_scene(depth: np.ndarray, camera: PinholeCamera, rng: np.random.Gener
     ValueError naming what is missing: valid depth, a table plane, or an object above it.
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    depth_m = read_depth(depth, camera, min_valid_pixels)
+    # a CheckedDepth was read once at the boundary (planning/request.py); anything else is read here
+    depth_m = depth.depth if isinstance(depth, CheckedDepth) else read_depth(depth, camera, min_valid_pixels)
     points = camera.deproject(depth_m)
     plane = fit_table_plane(points, rng)
     heights = plane.height(points)
@@ -300,7 +308,7 @@ def view_of_cluster(scene: SceneAnalysis, target_index: int,
     return NormalizedView(
         depth=depth, camera=view.camera, T_camera_virtual=T_camera_virtual, T_camera_world=T_camera_world,
         plane=scene.plane, plane_virtual=plane_virtual,
-        scene_points=T_virtual_camera.transform_points(scene.points), target_points=target_virtual,
+        source_points=scene.points, target_points=target_virtual,
         clusters=scene.clusters, target_index=int(target_index), source_depth=scene.depth,
         source_camera=scene.camera, splat=splat)
 
@@ -312,7 +320,8 @@ def normalize_view(depth: np.ndarray, camera: PinholeCamera, initial_pose=None,
 
     Parameters
     ----------
-    depth : (H, W) uint16 mm (16UC1) or float32 m (32FC1); 0/NaN pixels are holes.
+    depth : (H, W) uint16 mm (16UC1) or float32 m (32FC1); 0/NaN pixels are holes. A CheckedDepth
+        (read once at the boundary) is not read again.
     camera : the real camera's intrinsics (any resolution).
     initial_pose : a hand pose (Pose or 4x4) in the real camera frame; the target is the cluster
         nearest to it across the table. ``None``: the largest cluster.

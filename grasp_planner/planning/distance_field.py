@@ -1,19 +1,25 @@
-"""The barrier's scene, built once per image: an analytic table plane plus distance grids of the points above it.
+"""The barrier's scene, built once per image: an analytic table plane plus one distance grid of the points above it.
 
-The exact hand-to-cloud distance (Klamp't, geometry.py) costs about 1.35 ms per 13-pose stencil, more
-than the network. Here the same distance is read from tables:
+The exact hand-to-cloud distance (Klamp't, geometry.py) costs about 1.35 ms per 13-pose stencil, several
+times the network's head call. Here the same distance is read from tables, a few reads per stencil
+(cost against the network: benchmarks/bench_barrier_stencil.py):
 
 * the table is a plane, and a box's distance to a plane is exactly its lowest corner's height;
-* every other point of the scene goes into a voxel grid per tile of the table (``TILE_M`` wide)
-  holding, at each grid node, the distance (m) to the nearest point (scipy's Euclidean distance
-  transform finds the nearest occupied voxel, whose stored point gives the exact node distance);
-* the open hand is a fixed set of points on its link boxes' surfaces (``SAMPLE_SPACING_M``), grouped
-  in cells of about ``CELL_M``; a cell whose centre is farther than its radius plus ``near`` from
-  every point is not looked at, so only the few cells near the object are interpolated.
+* every other point of the scene goes into one voxel grid holding, at each node, the distance (m)
+  to the nearest point (scipy's Euclidean distance transform finds the nearest occupied voxel,
+  whose stored point gives the exact node distance), stored as float32 and read by trilinear
+  interpolation (scipy map_coordinates: one C loop per read);
+* the open hand is a fixed set of points on its link boxes' surfaces (``SAMPLE_SPACING_M``; none
+  inside another box, which can never be the nearest), grouped in cells of about ``CELL_M``. A
+  stencil reads coarse to fine, each stage only where the last left a chance of coming below
+  ``near`` at some pose: the cells' centres at their nearest node (a bound, one read), those left
+  interpolated, then the left cells' points at the first pose, then at the other poses only the
+  points close enough to the minimum to be it there (the field is 1-Lipschitz and the poses are
+  close). Away from the object nothing past the first read is done.
 
 Distances below ``near`` (the barrier's cutoff) agree with the exact box-to-point distance within ``TOLERANCE_M``
-(test/test_planning_barrier.py); farther ones are lower bounds, never below ``near``. Grids end
-``margin`` beyond their points; outside, the distance to the grid plus the margin is a lower bound.
+(test/test_planning_barrier.py); farther ones are lower bounds, never below ``near``. The grid ends
+``margin`` beyond its points; outside, the distance to the grid plus the margin is a lower bound.
 """
 from __future__ import annotations
 
@@ -24,16 +30,19 @@ from scipy.ndimage import distance_transform_edt, map_coordinates
 
 from grasp_planner.hand import kinematics as kin
 
-#: voxel of the distance grids, m
+#: voxel of the distance grid, m
 VOXEL_M = 0.004
 #: spacing of the points on the hand's link boxes, m
 SAMPLE_SPACING_M = 0.005
 #: size of the cells the link samples are grouped in for pruning, m
 CELL_M = 0.015
-#: width of one table tile with its own grid, m
-TILE_M = 0.12
 #: stated agreement with Klamp't's exact box-to-cloud distance below the cutoff, m
 TOLERANCE_M = 0.004
+#: how far beyond twice the motion a point's value may be and still be the minimum at another pose
+#: (trilinear reading is not exactly 1-Lipschitz), m
+KEEP_SLACK_M = 0.0005
+#: most nodes one grid holds (about 60 MB while it is built); a larger scene gets coarser voxels
+MAX_NODES = 4_000_000
 
 
 class PointGrid:
@@ -41,41 +50,77 @@ class PointGrid:
 
     def __init__(self, points: np.ndarray, voxel: float = VOXEL_M, margin: float = 0.02):
         points = np.asarray(points, dtype=float)
-        self.voxel, self.margin = float(voxel), float(margin)
+        self.margin = float(margin)
         self.lo = points.min(axis=0) - margin
-        shape = np.ceil((points.max(axis=0) + margin - self.lo) / voxel).astype(int) + 1
+        extent = points.max(axis=0) + margin - self.lo
+        voxel = max(float(voxel), float(np.cbrt(np.prod(extent) / MAX_NODES)))
+        shape = np.ceil(extent / voxel).astype(int) + 1
+        self.voxel, self.shape = voxel, shape
         self.hi = self.lo + (shape - 1) * voxel
         cells = np.clip(np.rint((points - self.lo) / voxel).astype(int), 0, shape - 1)
-        stored = np.zeros((*shape, 3))
+        stored = np.zeros((*shape, 3), dtype=np.float32)
         stored[cells[:, 0], cells[:, 1], cells[:, 2]] = points
         empty = np.ones(shape, dtype=bool)
         empty[cells[:, 0], cells[:, 1], cells[:, 2]] = False
         nearest = distance_transform_edt(empty, return_distances=False, return_indices=True)
-        nodes = np.stack(np.meshgrid(*[np.arange(n) for n in shape], indexing="ij"), axis=-1) * voxel + self.lo
+        squared = np.zeros(shape, dtype=np.float32)
+        for k in range(3):   # node k-coordinate minus its nearest point's, without a full node array
+            node = (np.arange(shape[k]) * voxel + self.lo[k]).astype(np.float32)
+            squared += (node.reshape([-1 if j == k else 1 for j in range(3)])
+                        - stored[nearest[0], nearest[1], nearest[2], k]) ** 2
         # less half a voxel: interpolating across the surface and sampling the boxes read up to
         # ~3 mm long, which at contact would cost 20 instead of the barrier's 500
-        self.values = np.linalg.norm(nodes - stored[nearest[0], nearest[1], nearest[2]], axis=-1) - 0.5 * voxel
+        self.volume = np.sqrt(squared) - np.float32(0.5 * voxel)      # float32: half the memory, same reads
+        self.values = self.volume.ravel()
+        self._strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=float)   # float: a BLAS product
+        self._inv_voxel, self._lo_units = 1.0 / voxel, self.lo / voxel
+        self._top = (shape - 1) - 1e-6           # so that a node and its +1 neighbours are in the grid
+        self._slack = np.sqrt(3.0) * 0.5 * voxel   # farthest a point is from its nearest node
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Distances ``(...)`` for points ``(..., 3)``; outside the grid, a lower bound >= ``margin``."""
-        x = np.asarray(x, dtype=float)
-        flat = x.reshape(-1, 3)
-        outside = np.linalg.norm(np.maximum(np.maximum(self.lo - flat, flat - self.hi), 0.0), axis=1)
-        u = np.clip((flat - self.lo) / self.voxel, 0.0, np.array(self.values.shape) - 1.0)
-        inside = map_coordinates(self.values, u.T, order=1, mode="nearest", prefilter=False)
-        return np.where(outside > 0.0, outside + self.margin, inside).reshape(x.shape[:-1])
+    def __call__(self, x: np.ndarray, exact_outside: bool = True) -> np.ndarray:
+        """Distances ``(M,)`` for points ``(M, 3)``, trilinear. Outside the grid, a lower bound: the
+        distance to the grid plus ``margin`` with ``exact_outside``, else (cheaper) the value at the
+        nearest grid point, which is >= about ``margin`` (the scene lies inside)."""
+        u = (x * self._inv_voxel - self._lo_units).T
+        # one C loop over the points (about half the time of the same interpolation in numpy)
+        inside = map_coordinates(self.volume, u, output=np.empty(len(x)), order=1, mode="nearest", prefilter=False)
+        if not exact_outside:
+            return inside
+        beyond = np.maximum(np.maximum(-u, u - self._top[:, None]), 0.0)
+        outside = np.sqrt(np.einsum("ij,ij->j", beyond, beyond)) * self.voxel
+        return np.where(outside > 0.0, outside + self.margin, inside)
+
+    def nearest_lower_bound(self, x: np.ndarray) -> np.ndarray:
+        """A lower bound ``(M,)`` of the distances of points ``(M, 3)`` read at their nearest grid node
+        (one read, no interpolation): the field is 1-Lipschitz, so less half a voxel diagonal."""
+        u = np.minimum(np.maximum(x * self._inv_voxel - (self._lo_units - 0.5), 0.0), self._top)
+        return self.values[(np.floor(u) @ self._strides).astype(np.intp)] - self._slack
+
+
+#: sums a (3, 4) pose difference's squared entries into its translation and rotation parts
+_MOTION_PARTS = np.zeros((12, 2))
+_MOTION_PARTS[[3, 7, 11], 0] = 1.0
+_MOTION_PARTS[[0, 1, 2, 4, 5, 6, 8, 9, 10], 1] = 1.0
 
 
 @dataclass(frozen=True)
 class HandSamples:
-    """Points on the open hand's link boxes (hand frame), their pruning cells, and the boxes' corners."""
+    """Points on the open hand's link boxes (hand frame), sorted by pruning cell, and the boxes' corners."""
 
-    points: np.ndarray         # (P, 3)
+    points: np.ndarray         # (P, 3), the points of cell c at points[start[c]:start[c + 1]]
     cell: np.ndarray           # (P,) cell index of each point
+    start: np.ndarray          # (C + 1,)
+    count: np.ndarray          # (C,) points per cell
     centres: np.ndarray        # (C, 3) cell centres
     radii: np.ndarray          # (C,) largest distance from a cell's centre to its points
     corners: np.ndarray        # (8 L, 3)
+    corners_h: np.ndarray      # (8 L, 4): the corners with a 1 appended
     reach: float               # largest distance of a point from the hand frame's origin
+
+    @property
+    def motion_weights(self) -> np.ndarray:
+        """Weights of a pose change's (translation, |rotation difference|_F) in the farthest any point moves."""
+        return np.array([1.0, self.reach / np.sqrt(2.0)])
 
     @classmethod
     def open_hand(cls, mode: str = "basic", spacing: float = SAMPLE_SPACING_M, cell: float = CELL_M):
@@ -93,10 +138,19 @@ class HandSamples:
             signs = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T
             corners.append((signs * half) @ T[:3, :3].T + T[:3, 3])
         points, cell_of = np.vstack(points), np.concatenate(cells)
+        inside = np.zeros(len(points), dtype=bool)     # in another box: never the hand's nearest point
+        for T, half in zip(boxes, kin.BOX_HALF_EXTENTS):
+            inside |= np.all(np.abs((points - T[:3, 3]) @ T[:3, :3]) < np.asarray(half) - 1e-6, axis=1)
+        points, cell_of = points[~inside], np.unique(cell_of[~inside], return_inverse=True)[1].reshape(-1)
+        order = np.argsort(cell_of, kind="stable")
+        points, cell_of = points[order], cell_of[order]
         n = cell_of.max() + 1
-        centres = np.stack([points[cell_of == c].mean(axis=0) for c in range(n)])
-        radii = np.array([np.linalg.norm(points[cell_of == c] - centres[c], axis=1).max() for c in range(n)])
-        return cls(points, cell_of, centres, radii, np.vstack(corners), float(np.linalg.norm(points, axis=1).max()))
+        start = np.searchsorted(cell_of, np.arange(n + 1))
+        centres = np.stack([points[start[c]:start[c + 1]].mean(axis=0) for c in range(n)])
+        radii = np.array([np.linalg.norm(points[start[c]:start[c + 1]] - centres[c], axis=1).max() for c in range(n)])
+        corners = np.vstack(corners)
+        return cls(points, cell_of, start, np.diff(start), centres, radii, corners,
+                   np.hstack([corners, np.ones((len(corners), 1))]), float(np.linalg.norm(points, axis=1).max()))
 
 
 _SAMPLES: HandSamples | None = None
@@ -117,38 +171,26 @@ def _apply(T: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SceneBarrier:
-    """What the open hand must keep clear of, in the planning frame: a plane (or none) and point grids.
+    """What the open hand must keep clear of, in the planning frame: a plane (or none) and a point grid (or none).
 
     ``plane`` is ``(normal (3,), offset)`` with ``normal . p + offset`` the height above the table.
     """
 
-    grids: tuple
+    grid: PointGrid | None
     plane: tuple | None = None
 
     @classmethod
     def from_points(cls, points: np.ndarray, plane: tuple | None = None, margin: float = 0.02,
-                    voxel: float = VOXEL_M, tile: float = TILE_M) -> "SceneBarrier":
-        """One grid per ``tile``-wide column of the points (tiles are cut across the plane, else x-y)."""
+                    voxel: float = VOXEL_M) -> "SceneBarrier":
+        """One grid around all finite ``points``; ``plane`` as in the class."""
         points = np.asarray(points, dtype=float).reshape(-1, 3)
         points = points[np.all(np.isfinite(points), axis=1)]
         if plane is not None:
             normal = np.asarray(plane[0], float) / np.linalg.norm(plane[0])
             plane = (normal, float(plane[1]))
-            helper = np.array([1.0, 0.0, 0.0]) if abs(normal[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-            u = np.cross(normal, helper)
-            u /= np.linalg.norm(u)
-            across = points @ np.stack([u, np.cross(normal, u)], axis=1)
-        else:
-            across = points[:, :2]
-        grids = []
-        if len(points):
-            keys = np.floor((across - across.min(axis=0)) / tile).astype(int)
-            _, ids = np.unique(keys, axis=0, return_inverse=True)
-            ids = ids.reshape(-1)
-            grids = [PointGrid(points[ids == i], voxel, margin) for i in range(ids.max() + 1)]
-        if not grids and plane is None:
+        if not len(points) and plane is None:
             raise ValueError("the barrier needs a table plane or at least one scene point")
-        return cls(tuple(grids), plane)
+        return cls(PointGrid(points, voxel, margin) if len(points) else None, plane)
 
     @classmethod
     def from_view(cls, view, radius: float = 0.25) -> "SceneBarrier":
@@ -156,12 +198,18 @@ class SceneBarrier:
         off the table within ``radius`` (across the table) of the target."""
         from grasp_planner.perception.plane import DEFAULT_INLIER_TOLERANCE
 
-        points, plane = view.scene_points, view.plane_virtual
-        centre = view.target_points.mean(axis=0)
-        across = points - np.outer(plane.height(points), plane.normal)
-        near = np.linalg.norm(across - (centre - plane.height(centre[None])[0] * plane.normal), axis=1) < radius
-        return cls.from_points(points[near & (plane.height(points) > DEFAULT_INLIER_TOLERANCE)],
-                               (plane.normal, plane.offset))
+        # in the camera frame (distances and heights are the same there), so that only the kept points move
+        points, plane = view.source_points, view.plane
+        heights = plane.height(points)
+        above = heights > DEFAULT_INLIER_TOLERANCE     # first: most of a camera's points are the table
+        points, heights = points[above], heights[above]
+        centre = view.T_camera_virtual.transform_points(view.target_points.mean(axis=0)[None])[0]
+        offset = points - centre                        # across the table: less the part along the normal
+        along = heights - plane.height(centre[None])[0]
+        near = np.einsum("ij,ij->i", offset, offset) - along * along < radius * radius
+        points = view.T_camera_virtual.inverse().transform_points(points[near])
+        plane = view.plane_virtual
+        return cls.from_points(points, (plane.normal, plane.offset))
 
     def hand_distances(self, T_frame_hand: np.ndarray, near: float = np.inf) -> np.ndarray:
         """Distances (m, >= 0) from the open hand at poses ``(N, 4, 4)`` to the scene, ``(N,)``.
@@ -172,33 +220,47 @@ class SceneBarrier:
         """
         T = np.asarray(T_frame_hand, dtype=float).reshape(-1, 4, 4)
         s = hand_samples()
+        # farthest any hand point moves from its place at the first pose (a rotation's difference
+        # R - R0 has spectral norm |.|_F / sqrt 2, the most it moves a unit vector)
+        d = (T[:, :3, :] - T[0, :3, :]).reshape(-1, 12)
+        moved = (np.sqrt((d * d) @ _MOTION_PARTS) @ s.motion_weights).max()
+        R, t = T[0, :3, :3], T[0, :3, 3]
         out = np.full(len(T), np.inf)
-        if self.plane is not None:
+        if self.plane is not None:   # corner heights: [c, 1] . (R^T normal, normal . t + offset)
             normal, offset = self.plane
-            out = np.maximum(np.min(_apply(T, s.corners) @ normal, axis=1) + offset, 0.0)
-        # farthest any hand point moves from its place at the first pose
-        moved = (np.linalg.norm(T[:, :3, 3] - T[:1, :3, 3], axis=1).max()
-                 + np.linalg.norm(T[:, :3, :3] - T[:1, :3, :3], axis=(1, 2)).max() * s.reach)
-        centres0 = _apply(T[:1], s.centres)[0]
-        origin = T[0, :3, 3]
-        for grid in self.grids:
-            threshold = min(near, out.max())
-            # every point of the grid lies in its box: a hand that far from the box is farther from them
-            gap = np.linalg.norm(np.maximum(np.maximum(grid.lo - origin, origin - grid.hi), 0.0)) - s.reach - moved
-            if gap >= threshold:
-                out = np.minimum(out, gap)
-                continue
-            lower = grid(centres0) - s.radii - moved          # each cell, at every pose
-            active = lower < threshold
-            rest = max(lower[~active].min(), 0.0) if (~active).any() else np.inf
-            if active.any():
-                points = s.points[np.isin(s.cell, np.flatnonzero(active))]
-                v0 = grid(_apply(T[:1], points)[0])
-                # the field is 1-Lipschitz: only points this close to the minimum can be it elsewhere
-                keep = points[v0 <= v0.min() + 3.0 * moved + 1e-9]
-                d = v0.min(keepdims=True)
-                if len(T) > 1:
-                    d = np.concatenate([d, grid(_apply(T[1:], keep)).min(axis=1)])
-                rest = np.minimum(d, rest)
-            out = np.minimum(out, rest)
-        return np.maximum(out, 0.0)
+            low0 = (s.corners @ (normal @ R)).min() + normal @ t + offset - moved     # every pose, a bound
+            if low0 < near:
+                M = np.einsum("njk,j->nk", T[:, :3, :], normal)
+                M[:, 3] += offset
+                out = np.maximum((s.corners_h @ M.T).min(axis=0), 0.0)
+            else:
+                out = np.full(len(T), low0)
+        grid = self.grid
+        if grid is None:
+            return out
+        threshold = min(near, out.max())
+        centres = s.centres @ R.T + t
+        # coarse to fine, each stage only where the last left a chance of coming below the threshold:
+        # cells at their nearest node, then interpolated, then their points at the first pose
+        lower = grid.nearest_lower_bound(centres) - s.radii - moved    # each cell, at every pose
+        cells = np.flatnonzero(lower < threshold)
+        if len(cells):
+            lower[cells] = grid(centres[cells], False) - s.radii[cells] - moved
+            cells = cells[lower[cells] < threshold]
+        if not len(cells):          # the usual case away from the object
+            return np.maximum(np.minimum(out, lower.min()), 0.0)
+        lower[cells] = np.inf
+        rest = lower.min()
+        counts = s.count[cells]      # the cells' points: runs of the cell-sorted samples
+        points = s.points[np.repeat(s.start[cells] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())]
+        exact = threshold > grid.margin
+        v0 = grid(points @ R.T + t, exact)
+        low = v0.min()
+        if len(T) == 1:
+            return np.maximum(np.minimum(out, min(low, rest)), 0.0)
+        if low - moved >= threshold:     # no pose comes below it: a bound will do
+            return np.maximum(np.minimum(out, min(low - moved, rest)), 0.0)
+        # the field is 1-Lipschitz: only points this close to the minimum can be it at another pose
+        keep = points[v0 <= low + 2.0 * moved + KEEP_SLACK_M]
+        others = grid(_apply(T[1:], keep).reshape(-1, 3), exact).reshape(len(T) - 1, -1).min(axis=1)
+        return np.maximum(np.minimum(out, np.minimum(np.concatenate([[low], others]), rest)), 0.0)

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from grasp_planner.camera import PinholeCamera
-from grasp_planner.perception.depth_input import depth_to_metres
+from grasp_planner.perception.depth_input import CheckedDepth, depth_to_metres
 from grasp_planner.pose import Pose
 from grasp_planner.planning.config import PlannerConfig
 from grasp_planner.planning.distance_field import SceneBarrier
@@ -107,7 +107,8 @@ class GraspPlanner:
         Parameters
         ----------
         depth : (H, W) float metres along the camera's +z or uint16 millimetres (converted once
-            here); 0/NaN/inf = no return.
+            here); 0/NaN/inf = no return. A perception.depth_input.CheckedDepth (the request
+            layer's, read once at the boundary) is used as it is.
         camera : intrinsics of ``depth``.
         initial_pose : hand pose to start from, camera frame; None seeds from surface normals.
         n_candidates : how many grasps to return at most (>= 1).
@@ -156,11 +157,13 @@ class GraspPlanner:
         """Where to plan, as the config says (never guessed from the image): a camera image goes
         through perception to the virtual top-down view of its target; ``planner.view: direct``
         (evaluation on network views only) plans on the image itself."""
-        depth_m = depth_to_metres(depth)      # the one conversion: uint16 millimetres or float metres
+        if not isinstance(depth, CheckedDepth):   # a CheckedDepth (the node's) was converted and checked once
+            depth = depth_to_metres(depth)          # the one conversion: uint16 millimetres or float metres
         if self.config.planner.view == "direct":
+            depth_m = depth.depth if isinstance(depth, CheckedDepth) else depth
             return _Frame(check_depth(depth_m, camera), camera, None, geometry)
         from grasp_planner.perception.view import normalize_view  # only real images need perception
-        view = normalize_view(depth_m, camera, initial, resolution=int(self.input_shape[0]),
+        view = normalize_view(depth, camera, initial, resolution=int(self.input_shape[0]),
                               background=self.scorer.card.view_background)
         scene = SceneBarrier.from_view(view) if self.config.barrier.enabled else None
         # seeds (no initial pose) on the target's pixels only, approaching from above the table
@@ -200,6 +203,8 @@ class GraspPlanner:
                    "optimization": sum(r.timings.get("optimization", 0.0) for r in runs),
                    "total": time.perf_counter() - started}
         reason, message = _judge(runs, best, config.planner.min_probability)
+        if len(runs) < len(starts) or any(r.status == OptimizationStatus.TIMEOUT for r in runs):
+            message += f"; stopped by the time budget after {len(runs)} of {len(starts)} start(s)"
         if violations and reason in (PlanStatus.OK, PlanStatus.LOW_SCORE):
             reason, message = PlanStatus.OUT_OF_WORKSPACE, "; ".join(violations)
         elif reason in (PlanStatus.OK, PlanStatus.LOW_SCORE) and _too_far(best, config.planner):

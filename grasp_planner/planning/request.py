@@ -15,13 +15,14 @@ the base and a parameter overrides it only when it is set (not None).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-import numpy as np
 
 from grasp_planner.camera import PinholeCamera
 from grasp_planner.hand.posture import HandPosture, apply_tcp_offset, grasp_posture, pre_grasp_posture
+from grasp_planner.perception.depth_input import CheckedDepth, read_depth
 from grasp_planner.pose import Pose
 from grasp_planner.planning.config import PlannerConfig
 
@@ -44,6 +45,12 @@ REASON_TEXT = {
     "INTERNAL_ERROR": "the planner failed unexpectedly",
     "BUSY": "another plan is running",
 }
+
+
+#: reasons that mean the request itself was refused before planning (counted as rejected inputs)
+REFUSED_REASONS = frozenset({"NO_IMAGE", "STALE_IMAGE", "INVALID_INPUT", "TF_UNAVAILABLE", "BUSY"})
+#: the most candidates and the longest time budget (s) a goal may ask for
+MAX_GOAL_CANDIDATES, MAX_GOAL_BUDGET_S = 100, 60.0
 
 
 def planner_config(base: PlannerConfig, overrides: Mapping[str, object]) -> PlannerConfig:
@@ -72,18 +79,12 @@ class RequestError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class DepthImage:
-    """A checked depth image: float32 metres (0 = no return) and its intrinsics."""
-
-    depth: np.ndarray
-    camera: PinholeCamera
+class DepthImage(CheckedDepth):
+    """A checked depth image: float32 metres (0 = no return) and its intrinsics, handed to the planner as it is."""
 
     @classmethod
     def from_array(cls, depth, camera: PinholeCamera | None) -> "DepthImage":
         """Check and convert once (16UC1 millimetres or 32FC1 metres); RequestError INVALID_INPUT if bad."""
-        from grasp_planner.perception.depth_input import read_depth
-
         if camera is None:
             raise RequestError("INVALID_INPUT", "camera info has an all-zero K matrix")
         try:
@@ -167,7 +168,7 @@ def serve(planner, request: PlanRequest) -> PlanReply:
     except ValueError as err:     # a degenerate pose or offset
         return refused("INVALID_INPUT", str(err))
     image = request.image
-    result = planner.plan(image.depth, image.camera, initial, n_candidates=request.n_candidates,
+    result = planner.plan(image, image.camera, initial, n_candidates=request.n_candidates,
                           time_budget_s=request.time_budget_s, callback=request.callback, constraints=constraints)
     T_out = request.T_output_camera
     grasps = tuple(ReplyGrasp(T_out @ g.pose, apply_tcp_offset(T_out @ g.pose, request.T_hand_tool), g.score,
@@ -178,3 +179,61 @@ def serve(planner, request: PlanRequest) -> PlanReply:
                      None if result.initial_pose is None else T_out @ result.initial_pose,
                      tuple(T_out @ q for q in result.trajectory), dict(result.timings),
                      pre_grasp_posture(request.hand_mode), grasp_posture(request.hand_mode, request.gripper_force))
+
+
+def check_inputs(image_present: bool, info_present: bool, image_age_s: float, max_image_age_s: float,
+                 source: str = "latest", depth_topic: str = "depth/image",
+                 info_topic: str = "depth/camera_info") -> None:
+    """RequestError NO_IMAGE / STALE_IMAGE unless there is an image (``source``: "latest" from
+    ``depth_topic`` or "goal" from the action goal), its camera info, and the image is at most
+    ``max_image_age_s`` old (0: any age)."""
+    if not image_present:
+        raise RequestError("NO_IMAGE", "the goal has no depth image (fill depth or set use_latest_image)"
+                           if source == "goal" else f"no depth image received yet on {depth_topic}")
+    if not info_present:
+        raise RequestError("NO_IMAGE", f"no camera info received yet on {info_topic}")
+    if max_image_age_s > 0 and image_age_s > max_image_age_s:
+        raise RequestError("STALE_IMAGE", f"the {source} depth image is {image_age_s:.2f} s old "
+                                          f"(max_image_age_s = {max_image_age_s})")
+
+
+def goal_error(n_candidates: int, time_budget_s: float) -> str | None:
+    """Why an action goal is rejected outright, or None."""
+    if n_candidates > MAX_GOAL_CANDIDATES or not 0.0 <= time_budget_s <= MAX_GOAL_BUDGET_S:
+        return (f"n_candidates must be <= {MAX_GOAL_CANDIDATES} and time_budget in [0, {MAX_GOAL_BUDGET_S:g}] s, "
+                f"got {n_candidates} and {time_budget_s}")
+    return None
+
+
+def canceled(reply: PlanReply) -> PlanReply:
+    """``reply`` as the reply of a goal canceled while it planned (its grasps kept)."""
+    return PlanReply(False, "CANCELED", failure_message("CANCELED", "cancel requested by the client"),
+                     reply.grasps, reply.initial_hand, reply.trajectory, reply.timings, reply.pre_grasp, reply.grasp)
+
+
+def log_line(reply: PlanReply) -> str:
+    """What the node logs for a reply (as an error unless it succeeded)."""
+    if reply.success:
+        return f"plan succeeded: {reply.message}"
+    return f"plan {'refused' if reply.reason in REFUSED_REASONS else 'failed'} ({reply.reason}): {reply.message}"
+
+
+class OnePlanAtATime:
+    """Serves requests one at a time: a request arriving while a plan runs is refused BUSY, not queued
+    (a camera at 30 Hz and requests at 5 Hz must never build a backlog)."""
+
+    def __init__(self):
+        self._busy = threading.Lock()
+
+    def __call__(self, planner, build: Callable[[], PlanRequest]) -> PlanReply:
+        """``serve(planner, build())``; a RequestError from ``build`` or any unexpected error is a reply."""
+        if not self._busy.acquire(blocking=False):
+            return refused("BUSY", "requests are not queued; retry when the running plan ends")
+        try:
+            return serve(planner, build())
+        except RequestError as err:
+            return refused(err.reason, str(err))
+        except Exception as err:  # the planner failed unexpectedly: report it, keep serving
+            return refused("INTERNAL_ERROR", f"{type(err).__name__}: {err}")
+        finally:
+            self._busy.release()

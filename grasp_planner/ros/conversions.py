@@ -190,3 +190,15 @@ def goal_constraint_fields(goal) -> dict:
         v = out[name]
         out[name] = (float(v.x), float(v.y), float(v.z))
     return out
+
+
+def stamp_seconds(stamp) -> float:
+    """A builtin_interfaces/Time as seconds."""
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def request_inputs(image_msg, info_msg, pose_msg):
+    """(depth array, camera, initial pose or None) from an Image, a CameraInfo and a PoseStamped (or None);
+    ValueError if one cannot be read."""
+    pose = None if pose_msg is None else pose_msg_to_pose(pose_msg.pose)
+    return image_to_array(image_msg), camera_info_to_camera(info_msg), pose

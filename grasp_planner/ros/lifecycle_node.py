@@ -1,13 +1,8 @@
-"""``grasp_planner_lifecycle_node``: the planner node as a managed (lifecycle) node.
+"""``grasp_planner_lifecycle_node``: the planner node as a managed (lifecycle) node, same topics and action.
 
-Same topics, action, parameters and behaviour as ``grasp_planner_node`` (both own a
-ros/server.PlanServer), with its life driven by a lifecycle manager (``~/change_state``):
-
-* configure: read the parameters as they are now, load the planner config and the model, start tf
-  and ``/diagnostics``. A failure (missing model, bad config) is logged and leaves the node
-  unconfigured with nothing held, so fixing the cause and configuring again works.
-* activate / deactivate: the subscriptions, publishers and ``plan_grasp`` action come and go.
-* cleanup / shutdown: everything, the tf listener included, is released.
+configure reads the parameters as they are then and loads config and model (a failure leaves nothing
+held, so configuring again after the fix works); activate/deactivate bring the endpoints up and down;
+cleanup/shutdown release everything, the tf listener included.
 """
 from __future__ import annotations
 
@@ -24,8 +19,7 @@ class LifecycleGraspPlannerNode(LifecycleNode):
 
     def __init__(self, **kwargs):
         super().__init__("grasp_planner", **kwargs)
-        self.server = None
-        self._declare_error = None
+        self.server, self._declare_error = None, None
         try:   # static parameters stay settable: a configure reads them again
             declare_params(self, read_only=False)
         except ValueError as err:          # reported by configure, so a manager sees the failure
@@ -70,8 +64,7 @@ class LifecycleGraspPlannerNode(LifecycleNode):
 def main(args=None):
     """Run the managed node until Ctrl-C; transitions come from a lifecycle manager."""
     rclpy.init(args=args)
-    node = LifecycleGraspPlannerNode()
-    spin_until_shutdown(node)
+    spin_until_shutdown(LifecycleGraspPlannerNode())
 
 
 if __name__ == "__main__":

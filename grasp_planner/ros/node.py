@@ -1,8 +1,7 @@
 """``grasp_planner_node``: depth image + initial pose in, ranked grasps, markers and a gripper command out.
 
-One Node whose callbacks (ros/server.PlanServer) convert messages, call the ROS-free request layer
-(planning/request.py) and convert the reply back. It loads the model and serves at construction;
-``grasp_planner_lifecycle_node`` (ros/lifecycle_node.py) is the managed variant.
+The Node owns a ros/server.PlanServer (messages -> planning/request.py -> messages) and serves from
+construction; ``grasp_planner_lifecycle_node`` (ros/lifecycle_node.py) is the managed variant.
 """
 from __future__ import annotations
 

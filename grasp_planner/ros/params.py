@@ -241,6 +241,44 @@ def resolve_model_path(model_path: str, share_dir: str | None) -> Path:
                      f"set the model_path parameter to a model card (*.json) or train and export a model")
 
 
+def share_directory() -> str | None:
+    """The installed share/grasp_planner, or None in a source checkout without an ament index."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return get_package_share_directory("grasp_planner")
+    except Exception:  # PackageNotFoundError or no ament_index_python
+        return None
+
+
+def model_card(p: NodeParams) -> Path:
+    """The model card the parameters name (ValueError listing where it was looked for)."""
+    return resolve_model_path(p.model_path, share_directory())
+
+
+def make_planner(p: NodeParams, scorer=None):
+    """The planner for parameters ``p`` (reusing a loaded ``scorer``); ValueError naming the model or config file."""
+    from grasp_planner.planning.planner import GraspPlanner
+    from grasp_planner.ros.adapters import import_interface
+
+    if p.gripper_format == "gripper_action":
+        try:
+            import_interface(p.gripper_action_type)
+        except ImportError as err:
+            raise ValueError(f"gripper_format gripper_action: {err}") from None
+    config = p.planner_config_object()
+    return GraspPlanner(scorer, config) if scorer is not None else GraspPlanner.from_config(model_card(p), config)
+
+
+def reconfigured(params: NodeParams, changes: dict, scorer=None):
+    """(new parameters, their planner with the loaded ``scorer``) for a live change, or ValueError; with no
+    scorer only the parameters and the planner config they give are checked (planner None)."""
+    new = updated(params, changes)
+    if scorer is None:
+        new.planner_config_object()       # raises if the planner YAML or an override does not hold
+        return new, None
+    return new, make_planner(new, scorer)
+
+
 def params_from_values(values: dict) -> NodeParams:
     """Validate every value (missing ones take their defaults) and build ``NodeParams``."""
     check_known(values)

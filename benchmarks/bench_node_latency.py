@@ -39,6 +39,28 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def start_node(tmp: Path, model, params: list, default_transport: bool = False):
+    """The node as a process of its own on a private localhost DDS domain: (process, log path).
+
+    ``params`` are ``NAME:=VALUE`` strings on top of the shipped params file and a planner config
+    that accepts any score. Unless ``default_transport``, both sides get the Fast DDS profile whose
+    shared-memory segment holds a whole 640x480 image (config/fastdds_large_images.xml).
+    """
+    planner_yaml = tmp / "planner.yaml"
+    planner_yaml.write_text("planner:\n  min_probability: 0.0\n")
+    env = dict(os.environ, ROS_DOMAIN_ID=str(100 + os.getpid() % 100), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    if not default_transport:
+        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(ROOT / "config" / "fastdds_large_images.xml")
+    os.environ.update(env)
+    log_path = tmp / "node.log"
+    command = [sys.executable, "-m", "grasp_planner.ros.node", "--ros-args",
+               "--params-file", str(ROOT / "config" / "grasp_planner.yaml"),
+               "-p", f"model_path:={model}", "-p", f"planner_config:={planner_yaml}"]
+    with open(log_path, "w") as log:   # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(command + [a for kv in params for a in ("-p", kv)], env=env, stdout=log, stderr=log)
+    return proc, log_path
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -89,19 +111,8 @@ def main():
     trained = model.is_file()
     if not trained:
         model = untrained_model(tmp)
-    planner_yaml = tmp / "planner.yaml"
-    planner_yaml.write_text("planner:\n  min_probability: 0.0\n")
-    env = dict(os.environ, ROS_DOMAIN_ID=str(100 + os.getpid() % 100), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
-    if not args.default_transport:   # both sides: a shared-memory segment that holds a whole 640x480 image
-        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(ROOT / "config" / "fastdds_large_images.xml")
-    os.environ.update(env)
-    log_path = tmp / "node.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "grasp_planner.ros.node", "--ros-args",
-                             "--params-file", str(ROOT / "config" / "grasp_planner.yaml"),
-                             "-p", f"model_path:={model}", "-p", f"planner_config:={planner_yaml}",
-                             "-p", f"time_budget_s:={args.time_budget}"] + [a for kv in args.set for a in ("-p", kv)],
-                            env=env, stdout=log, stderr=log)
+    proc, log_path = start_node(tmp, model, [f"time_budget_s:={args.time_budget}", *args.set],
+                                args.default_transport)
     context = rclpy.Context()
     rclpy.init(context=context)
     node = rclpy.create_node("gp_bench", context=context)
@@ -174,7 +185,6 @@ def main():
         rclpy.try_shutdown(context=context)
         proc.send_signal(subprocess.signal.SIGINT)
         proc.wait(10)
-        log.close()
     lat = np.array(latencies) * 1000.0
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_node_latency import peak_rss_mb  # noqa: E402
+from bench_node_latency import peak_rss_mb, start_node  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -85,19 +84,8 @@ def main():
     from grasp_planner.ros import conversions as conv
 
     tmp = Path(tempfile.mkdtemp(prefix="gp_streams_"))
-    planner_yaml = tmp / "planner.yaml"
-    planner_yaml.write_text("planner:\n  min_probability: 0.0\n")
-    env = dict(os.environ, ROS_DOMAIN_ID=str(100 + os.getpid() % 100), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
-    if not args.default_transport:   # both sides: a shared-memory segment that holds a whole 640x480 image
-        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(ROOT / "config" / "fastdds_large_images.xml")
-    os.environ.update(env)
-    log_path = tmp / "node.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "grasp_planner.ros.node", "--ros-args",
-                             "--params-file", str(ROOT / "config" / "grasp_planner.yaml"),
-                             "-p", f"model_path:={args.model}", "-p", f"planner_config:={planner_yaml}",
-                             "-p", f"time_budget_s:={args.time_budget}", "-p", f"max_image_age_s:={args.max_age}"],
-                            env=env, stdout=log, stderr=log)
+    proc, log_path = start_node(tmp, args.model, [f"time_budget_s:={args.time_budget}",
+                                                  f"max_image_age_s:={args.max_age}"], args.default_transport)
     context = rclpy.Context()
     rclpy.init(context=context)
     node = rclpy.create_node("gp_streams", context=context)
@@ -152,7 +140,6 @@ def main():
         rclpy.try_shutdown(context=context)
         proc.send_signal(subprocess.signal.SIGINT)
         proc.wait(10)
-        log.close()
     counts = outcomes(log_path.read_text()[warm_mark:])
     refused = {k: v for k, v in counts.items() if k in ("BUSY", "STALE_IMAGE", "NO_IMAGE", "TF_UNAVAILABLE")}
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,

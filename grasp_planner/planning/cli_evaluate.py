@@ -62,6 +62,20 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, default=Path("eval_out"), help="folder for evaluation.json and .png")
 
 
+def _planner(args, GraspPlanner, view: str | None = None):
+    """The planner the arguments ask for, or None after a one-line error (bad model, config or count)."""
+    try:
+        config = PlannerConfig.load(args.config)
+        planner = GraspPlanner.from_config(args.model, config.replace(planner={"view": view}) if view else config)
+    except ValueError as err:
+        print(f"error: {err}")
+        return None
+    if args.problems < 1:
+        print("error: --problems must be >= 1")
+        return None
+    return planner
+
+
 def run(args) -> int:
     if args.world == "table":
         return run_table(args)
@@ -70,14 +84,8 @@ def run(args) -> int:
     from grasp_planner.planning import evaluation_plots as plots
     from grasp_planner.planning.planner import GraspPlanner
 
-    try:
-        planner = GraspPlanner.from_config(args.model,
-                                           PlannerConfig.load(args.config).replace(planner={"view": "direct"}))
-    except ValueError as err:
-        print(f"error: {err}")
-        return 2
-    if args.problems < 1:
-        print("error: --problems must be >= 1")
+    planner = _planner(args, GraspPlanner, view="direct")   # the paper's problems are network views
+    if planner is None:
         return 2
     ev.MIN_FINGERS_TOUCHING = args.min_fingers
     rng = np.random.default_rng(args.seed)
@@ -169,13 +177,8 @@ def run_table(args) -> int:
     from grasp_planner.planning.evaluation_plots import plot_table_protocol
     from grasp_planner.planning.planner import GraspPlanner
 
-    try:
-        planner = GraspPlanner.from_config(args.model, PlannerConfig.load(args.config))
-    except ValueError as err:
-        print(f"error: {err}")
-        return 2
-    if args.problems < 1:
-        print("error: --problems must be >= 1")
+    planner = _planner(args, GraspPlanner)                   # camera images, through perception
+    if planner is None:
         return 2
     path = DEFAULT_PROBLEM_SET if args.problem_set is None else args.problem_set
     started = time.perf_counter()

@@ -61,11 +61,16 @@ def start_node(tmp: Path, model, params: list, default_transport: bool = False):
     return proc, log_path
 
 
-def peak_rss_mb(pid: int) -> float:
+def status_mb(pid: int, field: str) -> float:
+    """A kB field of /proc/<pid>/status (VmRSS: resident now, VmHWM: its peak) in MB; nan if absent."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024.0
     return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    return status_mb(pid, "VmHWM")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -34,14 +34,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_node_latency import peak_rss_mb, start_node  # noqa: E402
+from bench_node_latency import peak_rss_mb, start_node, status_mb  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024.0
-    return float("nan")
+    return status_mb(pid, "VmRSS")
 
 
 def outcomes(log_text: str) -> dict:

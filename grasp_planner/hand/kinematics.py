@@ -196,6 +196,16 @@ def box_matrices(T_world_hand, q) -> np.ndarray:
     return link_matrices(T_world_hand, q) @ BOX_TRANSFORMS
 
 
+_BOX_SIGNS = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float)
+
+
+def box_corners(T_world_hand, q) -> np.ndarray:
+    """Corners ``(L, 8, 3)`` of every link's collision box, world frame, m (sign order x, y, z slowest first)."""
+    boxes = box_matrices(T_world_hand, q)
+    local = _BOX_SIGNS[None] * BOX_HALF_EXTENTS[:, None, :]
+    return np.einsum("lij,lkj->lki", boxes[:, :3, :3], local) + boxes[:, None, :3, 3]
+
+
 def fingertip_positions(T_world_hand, q) -> np.ndarray:
     """Tip points (centre of the distal box's end face) of fingers A, B, C, ``(..., 3, 3)``, metres."""
     mats = link_matrices(T_world_hand, q)

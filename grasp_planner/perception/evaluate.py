@@ -124,7 +124,7 @@ def _table_simulator(scene: Scene, simulators: dict):
 def _label_table(result, scene: Scene, rng: np.random.Generator, simulators: dict) -> dict:
     """One table-world trial of the best grasp, its pose taken from the camera into the table frame."""
     if not result.grasps:
-        return _label(result, None, None, rng, simulators)
+        return _not_planned()
     best = result.grasps[0]
     return _label_table_pose(best.pose, scene, rng, simulators, float(best.probability), float(best.distance))
 
@@ -132,16 +132,11 @@ def _label_table(result, scene: Scene, rng: np.random.Generator, simulators: dic
 def _label_table_pose(T_camera_hand: Pose, scene: Scene, rng: np.random.Generator, simulators: dict,
                       probability: float = float("nan"), distance: float = float("nan")) -> dict:
     """One table-world trial of a palm pose given in the camera frame."""
-    from grasp_planner.sim.labels import GraspLabel
-
     T_table_hand = (scene.T_camera_world.inverse() @ T_camera_hand).matrix()
     T_obj_hand = (scene.T_camera_object(0).inverse() @ T_camera_hand).matrix()
     started = time.perf_counter()
     outcome = _table_simulator(scene, simulators).trial(T_table_hand, rng)
-    return dict(planned=True, label=outcome.label.name, robust_1_shake=bool(outcome.robust_after_1_shake),
-                robust_10_shakes=outcome.label == GraspLabel.ROBUST, probability=probability,
-                distance_m=distance, grasp_in_object=tuple(float(v) for v in T_obj_hand[:3, 3]),
-                label_s=time.perf_counter() - started, T_obj_hand=T_obj_hand.tolist())
+    return _labelled(outcome, T_obj_hand, probability, distance, time.perf_counter() - started)
 
 
 def evaluate_heuristic(scene: Scene, rng: np.random.Generator, simulators: dict, index: int = 0,
@@ -162,9 +157,7 @@ def evaluate_heuristic(scene: Scene, rng: np.random.Generator, simulators: dict,
         view, status, message = None, "INVALID_INPUT", str(exc)
     plan_s = time.perf_counter() - started
     if view is None:
-        labelled = dict(planned=False, label="NOT_PLANNED", robust_1_shake=False, robust_10_shakes=False,
-                        probability=float("nan"), distance_m=float("nan"), grasp_in_object=(float("nan"),) * 3,
-                        label_s=0.0, T_obj_hand=None)
+        labelled = _not_planned()
     else:
         labelled = _label_table_pose(Pose.from_matrix(heuristic_for_view(view, rng)), scene, rng, simulators)
     return CaseOutcome(case="heuristic", index=int(index), tilt_deg=float(scene.tilt_deg), noise=noise_name,
@@ -175,21 +168,33 @@ def evaluate_heuristic(scene: Scene, rng: np.random.Generator, simulators: dict,
 
 def _label(result, T_camera_object: Pose, mesh, rng: np.random.Generator, simulators: dict) -> dict:
     """Map the best grasp into the object frame and simulate it (or report that nothing was planned)."""
-    from grasp_planner.sim.labels import GraspLabel
+    from grasp_planner.sim.simulate import cached_simulator
+
     if not result.grasps:
-        return dict(planned=False, label="NOT_PLANNED", robust_1_shake=False, robust_10_shakes=False,
-                    probability=float("nan"), distance_m=float("nan"), grasp_in_object=(float("nan"),) * 3,
-                    label_s=0.0, T_obj_hand=None)
+        return _not_planned()
     best = result.grasps[0]
     T_obj_hand = (T_camera_object.inverse() @ best.pose).matrix()
     started = time.perf_counter()
-    from grasp_planner.sim.simulate import cached_simulator
     simulator = cached_simulator(simulators, mesh.name, mesh.vertices, mesh.faces)
     outcome = simulator.label(T_obj_hand, rng)
+    return _labelled(outcome, T_obj_hand, float(best.probability), float(best.distance),
+                     time.perf_counter() - started)
+
+
+def _not_planned() -> dict:
+    """The labelling fields of a case where nothing was planned."""
+    return dict(planned=False, label="NOT_PLANNED", robust_1_shake=False, robust_10_shakes=False,
+                probability=float("nan"), distance_m=float("nan"), grasp_in_object=(float("nan"),) * 3,
+                label_s=0.0, T_obj_hand=None)
+
+
+def _labelled(outcome, T_obj_hand: np.ndarray, probability: float, distance: float, label_s: float) -> dict:
+    """The labelling fields of a simulated grasp (a SimOutcome or a table-world TrialOutcome)."""
+    from grasp_planner.sim.labels import GraspLabel
     return dict(planned=True, label=outcome.label.name, robust_1_shake=bool(outcome.robust_after_1_shake),
-                robust_10_shakes=outcome.label == GraspLabel.ROBUST, probability=float(best.probability),
-                distance_m=float(best.distance), grasp_in_object=tuple(float(v) for v in T_obj_hand[:3, 3]),
-                label_s=time.perf_counter() - started, T_obj_hand=T_obj_hand.tolist())
+                robust_10_shakes=outcome.label == GraspLabel.ROBUST, probability=probability,
+                distance_m=distance, grasp_in_object=tuple(float(v) for v in T_obj_hand[:3, 3]),
+                label_s=label_s, T_obj_hand=T_obj_hand.tolist())
 
 
 def evaluate_scene(planner, scene: Scene, rng: np.random.Generator, simulators: dict | None = None,

@@ -50,10 +50,7 @@ def _matrix(T) -> np.ndarray:
 
 def hand_box_corners(T_cam_hand, q=None) -> np.ndarray:
     """Corners ``(L, 8, 3)`` of every link box of the hand (open by default), camera frame, m."""
-    q = kin.open_configuration("basic") if q is None else q
-    boxes = kin.box_matrices(_matrix(T_cam_hand), q)
-    local = _CORNERS[None] * kin.BOX_HALF_EXTENTS[:, None, :]
-    return np.einsum("lij,lkj->lki", boxes[:, :3, :3], local) + boxes[:, None, :3, 3]
+    return kin.box_corners(_matrix(T_cam_hand), kin.open_configuration("basic") if q is None else q)
 
 
 def draw_hand(ax, camera: PinholeCamera, T_cam_hand, color: str, label: str | None = None, lw: float = 0.8):

@@ -23,10 +23,7 @@ TABLE_CLEARANCE_M = 0.005
 def open_hand_reach() -> float:
     """How far (m) the open hand reaches along its approach axis beyond the palm frame's origin."""
     from grasp_planner.hand import kinematics as kin
-    boxes = kin.box_matrices(np.eye(4), kin.open_configuration("basic"))
-    signs = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T
-    return float(max(((signs * half) @ T[:3, :3].T + T[:3, 3])[:, 2].max()
-                     for T, half in zip(boxes, kin.BOX_HALF_EXTENTS)))
+    return float(kin.box_corners(np.eye(4), kin.open_configuration("basic"))[..., 2].max())
 
 
 def top_down_grasp(target_points: np.ndarray, up: np.ndarray, rng: np.random.Generator,

@@ -97,17 +97,17 @@ def find_problems(n: int, seed: int, rng: np.random.Generator, max_objects: int 
                                 neighbours=[(m.vertices, m.faces) for _, m in neighbours])
             sampler = TableQualifiedSampler(scene, sim_config)
             simulator = TableGraspSimulator(scene, sim_config, world)
-            found, robust = 0, []
+            found, searched_locally = 0, False
             candidates = list(sampler.propose("approach", rng, proposals_per_object))
             while candidates and found < max_per_object and len(problems) < n:
                 T = candidates.pop(0)
                 # robust twice: one robust trial is a fluke a third of the time (docs/table_world.md)
                 if any(simulator.trial(T, rng).label != GraspLabel.ROBUST for _ in range(confirm_trials)):
                     continue
-                if not robust:  # the first robust grasp: its neighbourhood holds more (13% vs 3%, docs/table_world.md)
+                if not searched_locally:  # the first robust grasp's neighbourhood holds more (13% vs 3%)
                     candidates = [L for L in (sampler.local(T, rng) for _ in range(local_per_robust))
                                   if L is not None] + candidates
-                robust.append(T)
+                    searched_locally = True
                 for _ in range(20):
                     T_start = perturb_start(T, rng)
                     if sampler.qualifies(T_start) and not simulator.open_hand_blocked(T_start):

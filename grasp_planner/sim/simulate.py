@@ -292,7 +292,7 @@ class GraspSimulator:
                 touching = [j for j, link_id in enumerate(finger.link_ids) if sim.hadContact(link_id, obj_id)]
                 any_contact = any_contact or bool(touching)
                 blocked = [j for j, link_id in enumerate(finger.link_ids)
-                           if any(sim.hadContact(link_id, other) for other in blocking)]
+                           if any(sim.hadContact(link_id, other) for other in blocking)] if blocking else []
                 self._advance_stage(finger, touching, actual, command, blocked)
             com = self._com(sim)
             history.append(com)

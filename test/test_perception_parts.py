@@ -89,6 +89,22 @@ def test_two_separated_objects_make_two_clusters_and_specks_are_dropped():
     assert nearest_cluster(clusters, [0.095, 0.015, 0.3], up) == 1  # above b, 20 cm up
 
 
+def test_the_dense_and_the_sparse_labelling_find_the_same_clusters(monkeypatch):
+    from grasp_planner.perception import segment
+
+    rng = np.random.default_rng(5)
+    parts = [rng.uniform(lo, np.add(lo, size), (n, 3)) for lo, size, n in
+             [([0.0, 0.0, 0.5], 0.05, 1500), ([0.07, 0.0, 0.5], 0.03, 600), ([0.0, 0.09, 0.52], 0.04, 900)]]
+    points = np.vstack(parts + [rng.uniform([0.3, 0.3, 0.5], [0.302, 0.302, 0.502], (20, 3))])
+    dense = cluster_points(points)
+    monkeypatch.setattr(segment, "MAX_DENSE_VOXELS", 0)       # force the occupied-voxel graph
+    sparse = cluster_points(points)
+    assert [c.size for c in dense] == [1500, 900, 600]
+    assert len(dense) == len(sparse)
+    for a, b in zip(dense, sparse):
+        np.testing.assert_array_equal(a.indices, b.indices)
+
+
 def test_noise_grows_as_depth_squared():
     rng = np.random.default_rng(3)
     for z in (0.5, 1.0):

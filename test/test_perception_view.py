@@ -91,6 +91,22 @@ def test_the_virtual_to_camera_transform_round_trips_a_pose():
     np.testing.assert_allclose(batch[1], pose.matrix(), atol=1e-9)
 
 
+def test_the_scene_analysis_deprojects_only_what_it_needs_and_agrees_with_the_full_cloud():
+    from grasp_planner.perception.view import analyse_scene
+
+    scene = make_scene(np.random.default_rng(8), tilt_deg=30.0, distance=0.55, n_neighbours=2,
+                       object_ids=[BOX, CYLINDER, BLOB], noise=SensorNoise())
+    analysis = analyse_scene(scene.depth, scene.camera)
+    full = scene.camera.deproject(analysis.depth)            # every valid pixel, the straightforward way
+    heights = analysis.plane.height(full)
+    np.testing.assert_allclose(analysis.points, full)
+    np.testing.assert_allclose(analysis.heights[analysis.depth > 0], heights, atol=1e-9)
+    assert np.isnan(analysis.heights[analysis.depth == 0]).all()
+    np.testing.assert_allclose(analysis.object_points, full[heights > 0.005])
+    np.testing.assert_allclose(analysis.points_above(0.004), full[heights > 0.004])
+    assert analysis.plane.n_inliers == np.count_nonzero(np.abs(heights) < 0.004)
+
+
 def test_the_virtual_camera_looks_down_the_table_normal_and_sees_the_whole_scene():
     scene = make_scene(np.random.default_rng(7), tilt_deg=35.0, distance=0.6, n_neighbours=2,
                        object_ids=[BOX, CYLINDER, BLOB])

@@ -80,7 +80,7 @@ def test_plan_reports_invalid_depth_as_invalid_input_naming_depth(scene, card, d
 
 def test_plan_respects_the_time_budget_over_many_starts(scene, card):
     depth, camera, _ = scene
-    config = DIRECT.replace(multistart={"n_starts": 200})
+    config = DIRECT.replace(multistart={"n_starts": 200, "stop_probability": None})   # only the budget stops it
     budget = 0.15
     planner = GraspPlanner.from_config(card, config)   # loading the model is not part of a plan's budget
     start = time.perf_counter()
@@ -88,6 +88,19 @@ def test_plan_respects_the_time_budget_over_many_starts(scene, card):
     elapsed = time.perf_counter() - start
     assert elapsed < budget + 0.1        # one evaluation plus the final ranking may overrun
     assert result.grasps                 # the best pose found in time is still returned
+
+
+def test_starts_stop_once_the_grasps_asked_for_reach_stop_probability(scene, card):
+    depth, camera, _ = scene
+    planner = GraspPlanner.from_config(card, DIRECT.replace(multistart={"n_starts": 6, "stop_probability": 0.5}))
+    early = planner.plan(depth, camera, above(depth))
+    assert early.success and early.grasps[0].probability >= 0.5
+    assert early.starts == (1, 6) and "1 of 6 start(s)" in early.message and "budget" not in early.message
+    every = planner.replaced(multistart={"n_starts": 6, "stop_probability": None}).plan(depth, camera, above(depth))
+    assert every.starts == (6, 6) and every.grasps[0].score >= early.grasps[0].score - 1e-9
+    # a probability the network never gives, or more distinct grasps than the peak holds: every start runs
+    assert planner.replaced(multistart={"n_starts": 6, "stop_probability": 1.0}).plan(
+        depth, camera, above(depth)).starts == (6, 6)
 
 
 def test_plan_cancel_from_the_callback_reports_canceled(scene, card):

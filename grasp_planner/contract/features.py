@@ -182,17 +182,18 @@ def pose_features_per_camera(T_cam_hand, cameras, card) -> np.ndarray:
         raise ValueError(f"cameras must be ({len(T)}, 6), got shape {cameras.shape}")
     pos = T[:, :3, 3]
     z = np.maximum(pos[:, 2], params.min_depth_m)
-    u = cameras[:, 0] * pos[:, 0] / z / (cameras[:, 4] / 2.0)
-    v = cameras[:, 1] * pos[:, 1] / z / (cameras[:, 5] / 2.0)
-    w = (pos[:, 2] - params.reference_m) / params.scale_m
+    out = np.empty((len(T), params.dim), dtype=np.float32)   # filled in place: this runs per evaluation
+    out[:, 0] = cameras[:, 0] * pos[:, 0] / z / (cameras[:, 4] / 2.0)
+    out[:, 1] = cameras[:, 1] * pos[:, 1] / z / (cameras[:, 5] / 2.0)
+    out[:, 2] = (pos[:, 2] - params.reference_m) / params.scale_m
     rot = T[:, :3, :3]
     if params.representation == "rpy":
-        rotation = matrix_to_rpy(rot)
+        out[:, 3:] = matrix_to_rpy(rot)
     elif params.representation == "rot6d":
-        rotation = matrix_to_rot6d(rot)
+        out[:, 3:] = matrix_to_rot6d(rot)
     else:
-        rotation = matrix_to_quaternion(rot)
-    return np.concatenate([np.stack([u, v, w], axis=1), rotation], axis=1).astype(np.float32)
+        out[:, 3:] = matrix_to_quaternion(rot)
+    return out
 
 
 def features_to_pose(features, camera: PinholeCamera, card) -> np.ndarray:

@@ -16,6 +16,8 @@ DEFAULT_INLIER_TOLERANCE = 0.004
 DEFAULT_OBJECT_HEIGHT = 0.005
 #: a plane must hold at least this fraction of the valid points to be called the table
 DEFAULT_MIN_INLIER_FRACTION = 0.15
+#: the least-squares refinement uses a uniform sample of at most this many points
+DEFAULT_MAX_REFINE = 30000
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def _least_squares_plane(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 def fit_table_plane(points: np.ndarray, rng: np.random.Generator, iterations: int = 200,
                     inlier_tolerance: float = DEFAULT_INLIER_TOLERANCE, max_sample: int = 4000,
-                    max_refine: int = 30000,
+                    max_refine: int = DEFAULT_MAX_REFINE,
                     min_inlier_fraction: float = DEFAULT_MIN_INLIER_FRACTION,
                     viewpoint=(0.0, 0.0, 0.0)) -> Plane:
     """The dominant plane of a cloud (the table), normal pointing towards ``viewpoint``.
@@ -92,7 +94,10 @@ def fit_table_plane(points: np.ndarray, rng: np.random.Generator, iterations: in
     offsets = -np.einsum("ij,ij->i", normals, triples[keep, 0])
     if len(normals) == 0:
         raise ValueError("no support plane: every RANSAC sample was degenerate (collinear points)")
-    support = (np.abs(sample @ normals.T + offsets) < inlier_tolerance).sum(axis=0)
+    # float32: scoring is an (n_sample, iterations) table, memory-bound; a tenth of a micrometre of
+    # rounding does not move a point across a millimetre tolerance
+    residual = sample.astype(np.float32) @ normals.T.astype(np.float32) + offsets.astype(np.float32)
+    support = np.count_nonzero(np.abs(residual) < inlier_tolerance, axis=0)
     best = int(np.argmax(support))
     normal, offset = normals[best], offsets[best]
     # Two refinement rounds: inliers of the current plane -> least squares -> inliers again.

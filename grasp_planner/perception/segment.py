@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -17,6 +18,8 @@ from scipy.spatial import cKDTree
 DEFAULT_VOXEL = 0.005
 #: clusters with fewer points are noise (flying pixels, specks) and are dropped
 DEFAULT_MIN_CLUSTER_POINTS = 150
+#: up to this many voxels in the points' bounding box, components are labelled on a dense grid
+MAX_DENSE_VOXELS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -58,15 +61,20 @@ def cluster_points(points: np.ndarray, voxel: float = DEFAULT_VOXEL,
     cells = np.floor(points / voxel).astype(np.int64)
     cells -= cells.min(axis=0)
     dims = cells.max(axis=0) + 1
-    keys = (cells[:, 0] * dims[1] + cells[:, 1]) * dims[2] + cells[:, 2]  # one int per voxel: fast unique
-    unique_keys, point_cell = np.unique(keys, return_inverse=True)
-    unique_cells = np.stack(np.unravel_index(unique_keys, tuple(dims)), axis=1)
-    point_cell = point_cell.reshape(-1)
-    pairs = cKDTree(unique_cells).query_pairs(np.sqrt(3.0) + 1e-6, output_type="ndarray")
-    n = len(unique_cells)
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, cell_label = connected_components(graph, directed=False)
-    label = cell_label[point_cell]
+    if np.prod(dims) <= MAX_DENSE_VOXELS:   # the usual table-top scene: label a dense occupancy grid
+        occupied = np.zeros(tuple(dims), dtype=bool)
+        occupied[cells[:, 0], cells[:, 1], cells[:, 2]] = True
+        voxel_label, _ = ndimage.label(occupied, structure=np.ones((3, 3, 3), dtype=bool))
+        label = voxel_label[cells[:, 0], cells[:, 1], cells[:, 2]] - 1
+    else:   # points spread far apart (flying pixels): the same components on the occupied voxels only
+        keys = (cells[:, 0] * dims[1] + cells[:, 1]) * dims[2] + cells[:, 2]  # one int per voxel: fast unique
+        unique_keys, point_cell = np.unique(keys, return_inverse=True)
+        unique_cells = np.stack(np.unravel_index(unique_keys, tuple(dims)), axis=1)
+        pairs = cKDTree(unique_cells).query_pairs(np.sqrt(3.0) + 1e-6, output_type="ndarray")
+        n = len(unique_cells)
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+        _, cell_label = connected_components(graph, directed=False)
+        label = cell_label[point_cell.reshape(-1)]
     counts = np.bincount(label)
     clusters = []
     for lab in np.argsort(-counts, kind="stable"):

@@ -17,7 +17,7 @@ background, since they may be real (a handle, a ring) as they would in a trainin
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -27,7 +27,8 @@ from grasp_planner.camera import DEFAULT_RESOLUTION, PinholeCamera, fit_top_down
 from grasp_planner.contract.model_card import VIEW_BACKGROUNDS
 from grasp_planner.pose import Pose
 from grasp_planner.perception.depth_input import DEFAULT_MIN_VALID_PIXELS, CheckedDepth, read_depth
-from grasp_planner.perception.plane import DEFAULT_INLIER_TOLERANCE, DEFAULT_OBJECT_HEIGHT, Plane, fit_table_plane
+from grasp_planner.perception.plane import (DEFAULT_INLIER_TOLERANCE, DEFAULT_MAX_REFINE, DEFAULT_OBJECT_HEIGHT, Plane,
+                                            fit_table_plane)
 from grasp_planner.perception.segment import Cluster, cluster_points, nearest_cluster
 
 #: an empty pixel is filled when at least this many of its 8 neighbours hold depth
@@ -50,18 +51,57 @@ BACKGROUNDS = VIEW_BACKGROUNDS
 
 @dataclass(frozen=True)
 class SceneAnalysis:
-    """What was found in a camera image, all in the real camera frame (m)."""
+    """What was found in a camera image, all in the real camera frame (m).
+
+    Only the points a step needs are deprojected: a 640x480 image holds ~300k valid pixels and
+    most are table, so the plane is fitted on a sample, heights come per pixel from the depth
+    image, and the full cloud (``points``) is built only when something asks for it.
+    """
 
     depth: np.ndarray            # (H, W) float32 m, 0 = missing
     camera: PinholeCamera
-    points: np.ndarray           # (N, 3) every valid pixel's point
     plane: Plane                 # the table, normal towards the camera
+    heights: np.ndarray          # (H, W) float64 height (m) of each pixel's point above the plane, nan = missing
     object_points: np.ndarray    # (M, 3) points higher than the object threshold above the table
     clusters: tuple[Cluster, ...]  # largest first; indices refer to object_points
 
     @property
     def n_valid_pixels(self) -> int:
-        return int(len(self.points))
+        return int(np.count_nonzero(self.depth > 0))
+
+    @cached_property
+    def points(self) -> np.ndarray:
+        """(N, 3) every valid pixel's point, row-major (computed on first use)."""
+        return self.camera.deproject(self.depth)
+
+    def points_above(self, height: float) -> np.ndarray:
+        """(K, 3) the points more than ``height`` (m) above the table, row-major."""
+        with np.errstate(invalid="ignore"):
+            above = self.heights > height
+        return _deproject_pixels(self.camera, self.depth, above)
+
+
+def _deproject_pixels(camera: PinholeCamera, depth: np.ndarray, mask: np.ndarray | None = None,
+                      rows: np.ndarray | None = None, cols: np.ndarray | None = None) -> np.ndarray:
+    """Camera-frame points of the pixels where ``mask`` (or at ``rows, cols``), row-major as
+    camera.deproject orders them."""
+    if mask is not None:
+        rows, cols = np.nonzero(mask)
+    z = depth[rows, cols].astype(float)
+    return np.stack([(cols - camera.cx) / camera.fx * z, (rows - camera.cy) / camera.fy * z, z], axis=1)
+
+
+def pixel_heights(depth: np.ndarray, camera: PinholeCamera, plane: Plane) -> np.ndarray:
+    """(H, W) height (m) above ``plane`` of every pixel's point, nan where there is no return.
+
+    A pixel's point is z * ray with ray = ((u - cx)/fx, (v - cy)/fy, 1), so its height is
+    z * (ray . n) + offset: one product per pixel, no (H, W, 3) cloud.
+    """
+    n = plane.normal
+    ray_n = (((np.arange(camera.height) - camera.cy) / camera.fy * n[1] + n[2])[:, None]
+             + ((np.arange(camera.width) - camera.cx) / camera.fx * n[0])[None, :])
+    with np.errstate(invalid="ignore"):
+        return np.where(depth > 0, depth * ray_n + plane.offset, np.nan)
 
 
 @dataclass(frozen=True)
@@ -75,8 +115,9 @@ class NormalizedView:
     T_camera_virtual : maps virtual-view-frame points into the real camera frame.
     T_camera_world : the table frame (origin under the target's centroid, +z = plane normal) in the camera.
     plane : the table in the real camera frame; ``plane_virtual`` is the same plane in the virtual frame.
-    source_points : (N, 3) every valid point of the real image (table, target, neighbours), camera frame;
-        ``scene_points`` is the same cloud in the virtual frame (computed on first use).
+    analysis : the scene analysis the view was cut from; ``source_points`` (N, 3) is every valid point
+        of the real image (table, target, neighbours), camera frame, and ``scene_points`` the same
+        cloud in the virtual frame (both computed on first use).
     target_points : (K, 3) the target's points, virtual frame.
     clusters : every object found (real camera frame), largest first; ``target_index`` picks the target.
     source_depth, source_camera : the real image (m) and its intrinsics.
@@ -89,13 +130,17 @@ class NormalizedView:
     T_camera_world: Pose
     plane: Plane
     plane_virtual: Plane
-    source_points: np.ndarray
+    analysis: SceneAnalysis
     target_points: np.ndarray
     clusters: tuple[Cluster, ...]
     target_index: int
     source_depth: np.ndarray
     source_camera: PinholeCamera
     splat: int
+
+    @property
+    def source_points(self) -> np.ndarray:
+        return self.analysis.points
 
     @cached_property
     def scene_points(self) -> np.ndarray:
@@ -191,15 +236,22 @@ def analyse_scene(depth: np.ndarray, camera: PinholeCamera, rng: np.random.Gener
     rng = np.random.default_rng(0) if rng is None else rng
     # a CheckedDepth was read once at the boundary (planning/request.py); anything else is read here
     depth_m = depth.depth if isinstance(depth, CheckedDepth) else read_depth(depth, camera, min_valid_pixels)
-    points = camera.deproject(depth_m)
-    plane = fit_table_plane(points, rng)
-    heights = plane.height(points)
-    object_points = points[heights > object_height]
+    rows, cols = np.nonzero(depth_m > 0)
+    if len(rows) > DEFAULT_MAX_REFINE:  # the plane fit refines on a uniform sample of this size anyway
+        pick = rng.integers(0, len(rows), DEFAULT_MAX_REFINE)
+        rows, cols = rows[pick], cols[pick]
+    plane = fit_table_plane(_deproject_pixels(camera, depth_m, rows=rows, cols=cols), rng)
+    heights = pixel_heights(depth_m, camera, plane)
+    with np.errstate(invalid="ignore"):
+        plane = replace(plane, n_inliers=int(np.count_nonzero(np.abs(heights) < DEFAULT_INLIER_TOLERANCE)))
+        above = heights > object_height
+    object_points = _deproject_pixels(camera, depth_m, above)
     clusters = tuple(cluster_points(object_points))
     if not clusters:
-        raise ValueError(f"no object above the table plane: {len(object_points)} of {len(points)} valid points "
+        n_valid = int(np.count_nonzero(depth_m > 0))
+        raise ValueError(f"no object above the table plane: {len(object_points)} of {n_valid} valid points "
                          f"lie more than {object_height * 1000:.0f} mm above it, too few to form an object")
-    return SceneAnalysis(depth_m, camera, points, plane, object_points, clusters)
+    return SceneAnalysis(depth_m, camera, plane, heights, object_points, clusters)
 
 
 def table_frame(plane: Plane, origin_camera: np.ndarray) -> Pose:
@@ -308,7 +360,7 @@ def view_of_cluster(scene: SceneAnalysis, target_index: int,
     return NormalizedView(
         depth=depth, camera=view.camera, T_camera_virtual=T_camera_virtual, T_camera_world=T_camera_world,
         plane=scene.plane, plane_virtual=plane_virtual,
-        source_points=scene.points, target_points=target_virtual,
+        analysis=scene, target_points=target_virtual,
         clusters=scene.clusters, target_index=int(target_index), source_depth=scene.depth,
         source_camera=scene.camera, splat=splat)
 

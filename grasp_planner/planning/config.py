@@ -74,10 +74,14 @@ class MultiStartConfig:
     min_separation_m: float = 0.01
     min_separation_rad: float = 0.3
     seed: int = 0
+    #: no further start once the distinct clear grasps asked for all reach this probability (None: run all)
+    stop_probability: float | None = 0.9
 
     def __post_init__(self):
         if self.n_starts < 1:
             raise ValueError(f"multistart.n_starts must be >= 1, got {self.n_starts}")
+        if self.stop_probability is not None and not 0.0 <= self.stop_probability <= 1.0:
+            raise ValueError(f"multistart.stop_probability must be in [0, 1] or null, got {self.stop_probability}")
         for name in ("position_sigma_m", "rotation_sigma_rad", "seed_standoff_m",
                      "min_separation_m", "min_separation_rad"):
             if getattr(self, name) < 0:

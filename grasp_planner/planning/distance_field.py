@@ -63,11 +63,12 @@ class PointGrid:
         empty = np.ones(shape, dtype=bool)
         empty[cells[:, 0], cells[:, 1], cells[:, 2]] = False
         nearest = distance_transform_edt(empty, return_distances=False, return_indices=True)
+        flat = np.ravel_multi_index(tuple(nearest), tuple(shape)).ravel()   # each node's nearest stored voxel
         squared = np.zeros(shape, dtype=np.float32)
         for k in range(3):   # node k-coordinate minus its nearest point's, without a full node array
             node = (np.arange(shape[k]) * voxel + self.lo[k]).astype(np.float32)
             squared += (node.reshape([-1 if j == k else 1 for j in range(3)])
-                        - stored[nearest[0], nearest[1], nearest[2], k]) ** 2
+                        - stored[..., k].ravel()[flat].reshape(tuple(shape))) ** 2
         # less half a voxel: interpolating across the surface and sampling the boxes read up to
         # ~3 mm long, which at contact would cost 20 instead of the barrier's 500
         self.volume = np.sqrt(squared) - np.float32(0.5 * voxel)      # float32: half the memory, same reads
@@ -198,11 +199,10 @@ class SceneBarrier:
         off the table within ``radius`` (across the table) of the target."""
         from grasp_planner.perception.plane import DEFAULT_INLIER_TOLERANCE
 
-        # in the camera frame (distances and heights are the same there), so that only the kept points move
-        points, plane = view.source_points, view.plane
+        # in the camera frame (distances and heights are the same there), so that only the kept points move;
+        # only the pixels above the table are deprojected: most of a camera's points are the table
+        points, plane = view.analysis.points_above(DEFAULT_INLIER_TOLERANCE), view.plane
         heights = plane.height(points)
-        above = heights > DEFAULT_INLIER_TOLERANCE     # first: most of a camera's points are the table
-        points, heights = points[above], heights[above]
         centre = view.T_camera_virtual.transform_points(view.target_points.mean(axis=0)[None])[0]
         offset = points - centre                        # across the table: less the part along the normal
         along = heights - plane.height(centre[None])[0]

@@ -24,7 +24,7 @@ from grasp_planner.pose import Pose
 from grasp_planner.planning.config import PlannerConfig
 from grasp_planner.planning.distance_field import SceneBarrier
 from grasp_planner.planning.minimize import OptimizationStatus
-from grasp_planner.planning.multistart import (optimize_starts, perturbed_starts, rank_distinct,
+from grasp_planner.planning.multistart import (good_enough, optimize_starts, perturbed_starts, rank_distinct,
                                                surface_starts)
 from grasp_planner.planning.optimize import (IterationInfo, OptimizationResult, check_depth, check_pose,
                                              prepare_image)
@@ -66,6 +66,7 @@ class PlanResult:
     initial_pose: Pose | None        # camera frame (the given one or the first seed)
     trajectory: tuple = ()           # the best run's iterates, camera frame
     timings: dict = field(default_factory=dict)   # seconds: view, features, barrier, optimization, total
+    starts: tuple = (0, 0)           # (optimizations run, starts prepared): fewer run after an early stop or the budget
 
 
 class GraspPlanner:
@@ -186,7 +187,9 @@ class GraspPlanner:
         def constraint_penalty(T_plan_hand):
             return constraints.penalty(frame.to_camera_matrices(T_plan_hand))
         penalty = constraint_penalty if constraints is not None else None
-        runs = optimize_starts(prepared, starts, self.scorer, config, callback, deadline, penalty)
+        accept = None if constraints is None else (lambda r: not constraints.check(frame.to_camera(r.pose).matrix()))
+        enough = good_enough(n_candidates, config.multistart, accept)
+        runs = optimize_starts(prepared, starts, self.scorer, config, callback, deadline, penalty, enough)
         ranked = rank_distinct(runs, n_candidates, config.multistart.min_separation_m,
                                config.multistart.min_separation_rad)
         violations = []
@@ -203,7 +206,12 @@ class GraspPlanner:
                    "optimization": sum(r.timings.get("optimization", 0.0) for r in runs),
                    "total": time.perf_counter() - started}
         reason, message = _judge(runs, best, config.planner.min_probability)
-        if len(runs) < len(starts) or any(r.status == OptimizationStatus.TIMEOUT for r in runs):
+        early = len(runs) < len(starts) and enough is not None and enough(runs)
+        if early:
+            message += (f"; {len(runs)} of {len(starts)} start(s): p >= {config.multistart.stop_probability} "
+                        f"reached")
+        elif reason != PlanStatus.CANCELED and (len(runs) < len(starts)
+                                                or any(r.status == OptimizationStatus.TIMEOUT for r in runs)):
             message += f"; stopped by the time budget after {len(runs)} of {len(starts)} start(s)"
         if violations and reason in (PlanStatus.OK, PlanStatus.LOW_SCORE):
             reason, message = PlanStatus.OUT_OF_WORKSPACE, "; ".join(violations)
@@ -211,7 +219,8 @@ class GraspPlanner:
             reason, message = _far_from_object(best, config.planner, constraints, frame.to_camera(starts[0]))
         trajectory = tuple(frame.to_camera(p) for p in best.trajectory) if best is not None else ()
         return PlanResult(grasps, reason == PlanStatus.OK, reason, message,
-                          frame.to_camera(starts[0]) if initial is None else initial, trajectory, timings)
+                          frame.to_camera(starts[0]) if initial is None else initial, trajectory, timings,
+                          (len(runs), len(starts)))
 
 
 @dataclass(frozen=True)

@@ -228,3 +228,88 @@ def test_every_failure_reason_has_a_sentence_for_a_person():
 
 def test_an_integer_array_parameter_is_read_as_floats():
     assert params_from_values({"approach_cone.direction": [0, 0, 1]}).approach_cone_direction == (0.0, 0.0, 1.0)
+
+
+def _goal_and_inputs(**fields):
+    """A PlanGrasp goal (the topic path's default unless ``fields``) and a 64x48 image stamped 7 s in "cam"."""
+    action = pytest.importorskip("grasp_planner_interfaces.action")
+    from builtin_interfaces.msg import Time
+    image = conv.array_to_image_msg(np.full(CAMERA.shape, 0.5, dtype=np.float32), "cam", Time(sec=7))
+    goal = action.PlanGrasp.Goal(use_latest_image=True, use_initial_pose=True,
+                                 initial_pose=conv.pose_to_pose_stamped_msg(Pose(np.eye(3), [0, 0, 0.3]), "base"))
+    for name, value in fields.items():
+        setattr(goal, name, value)
+    return goal, image, conv.camera_to_camera_info_msg(CAMERA, "cam")
+
+
+class Lookups:
+    """A FrameResolver.lookup stand-in that records each call and answers a 1 m shift along x."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, target, source, stamp, timeout_s):
+        self.calls.append((target, source, stamp.sec, timeout_s))
+        return Pose(np.eye(3), [1.0, 0.0, 0.0])
+
+
+def test_a_default_goal_takes_the_parameters_and_relates_frames_at_the_image_stamp():
+    p = params_from_values({"output_frame": "world", "n_candidates": 4, "time_budget_s": 2.0,
+                            "max_deviation.translation_m": 0.2})
+    goal, image, info = _goal_and_inputs()
+    lookup = Lookups()
+    request = conv.plan_request(goal, image, info, p, lookup, callback=print)
+    assert lookup.calls == [("world", "cam", 7, p.tf_timeout_s), ("cam", "base", 7, p.tf_timeout_s)]
+    assert (request.n_candidates, request.time_budget_s, request.callback) == (4, 2.0, print)
+    assert request.constraint_values == p.constraint_values() and request.image.camera == CAMERA
+    np.testing.assert_allclose(request.initial_tool.translation, [0, 0, 0.3])
+    np.testing.assert_allclose(request.T_camera_initial.translation, [1, 0, 0])
+    header = conv.output_header(image, p.output_frame)
+    assert (header.frame_id, header.stamp.sec) == ("world", 7) and conv.output_header(image, "").frame_id == "cam"
+
+
+def test_goal_fields_replace_the_parameters_and_without_an_initial_pose_only_the_output_frame_is_looked_up():
+    p = params_from_values({"n_candidates": 4, "time_budget_s": 2.0})
+    goal, image, info = _goal_and_inputs(use_initial_pose=False, n_candidates=2, time_budget=0.5, max_translation=0.05)
+    lookup = Lookups()
+    request = conv.plan_request(goal, image, info, p, lookup)
+    assert lookup.calls == [("cam", "cam", 7, p.tf_timeout_s)]
+    assert (request.n_candidates, request.time_budget_s, request.initial_tool) == (2, 0.5, None)
+    assert request.constraint_values["max_deviation.translation_m"] == pytest.approx(0.05)
+    assert request.T_camera_initial.distance_to(Pose())[0] == 0.0
+
+
+@pytest.mark.parametrize("case, text", [("rgb8", "'rgb8' is not supported"), ("zero_quaternion", "invalid pose"),
+                                        ("nan_depth", "not enough valid depth")])
+def test_an_unreadable_goal_is_refused_invalid_input_naming_the_problem(case, text):
+    from grasp_planner.planning.request import RequestError
+    goal, image, info = _goal_and_inputs()
+    if case == "rgb8":
+        image.encoding = "rgb8"
+    elif case == "zero_quaternion":
+        goal.initial_pose.pose.orientation.w = 0.0
+    else:
+        image = conv.array_to_image_msg(np.full(CAMERA.shape, np.nan, dtype=np.float32), "cam")
+    with pytest.raises(RequestError, match=text) as err:
+        conv.plan_request(goal, image, info, params_from_values({}), Lookups())
+    assert err.value.reason == "INVALID_INPUT"
+
+
+def test_a_result_carries_the_reason_code_and_one_grasp_message_per_grasp_best_first():
+    pytest.importorskip("grasp_planner_interfaces.msg")
+    from std_msgs.msg import Header
+    from grasp_planner.planning.request import PlanReply, refused
+    from grasp_planner_interfaces.msg import FailureReason
+    p = params_from_values({"hand_mode": "pinch"})
+    grasps = tuple(ReplyGrasp(Pose(np.eye(3), [0, 0, z]), Pose(np.eye(3), [0, 0, z]), s, 0.5, 0.0, 3)
+                   for z, s in ((0.4, 2.0), (0.5, 1.0)))
+    reply = PlanReply(True, "NONE", "ok", grasps, pre_grasp=hand.pre_grasp_posture("pinch"),
+                      grasp=hand.grasp_posture("pinch", 0.5))
+    result = conv.result_msg(reply, Header(frame_id="world"), p)
+    assert result.success and result.reason.code == FailureReason.NONE
+    assert [g.score for g in result.grasps] == [2.0, 1.0] and result.grasps[0].pose.header.frame_id == "world"
+    assert result.grasps[0].mode == hand.MODE_REGISTER["pinch"]
+    busy = conv.result_msg(refused("BUSY", "not queued"), Header(), p)
+    assert busy.reason.code == FailureReason.BUSY and not busy.grasps and "not queued" in busy.message
+    assert conv.result_msg(PlanReply(False, "SOMETHING_NEW", "?"), Header(), p).reason.code == \
+        FailureReason.INTERNAL_ERROR

@@ -162,16 +162,17 @@ def test_a_30_hz_stream_with_5_hz_requests_plans_on_the_latest_image_and_nothing
     infos = peer.create_publisher(CameraInfo, "depth/camera_info", LATEST)
     poses = peer.create_publisher(PoseStamped, "initial_pose", 1)
     ages, seen, published = [], [], []
-    original = node.server._serve
+    original = node.server._snapshot
 
-    def measured(planner, p, image, *args, **kwargs):
+    def measured():
         # how much older the image a plan is given is than the newest one the camera had sent by then: the
         # publisher shares this process's GIL with the planner, so the image's age on the clock would also
         # count the time the camera itself was held up
-        used = rclpy.time.Time.from_msg(image.header.stamp).nanoseconds
+        snapshot = original()
+        used = rclpy.time.Time.from_msg(snapshot[0].header.stamp).nanoseconds
         ages.append((published[-1] - used) * 1e-9)
-        return original(planner, p, image, *args, **kwargs)
-    node.server._serve = measured
+        return snapshot
+    node.server._snapshot = measured
     spin = Spinning(context, node, peer)
     try:
         wait(lambda: images.get_subscription_count() > 0 and poses.get_subscription_count() > 0)

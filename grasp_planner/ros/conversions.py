@@ -1,6 +1,6 @@
 """Messages <-> core types, and the frame arithmetic the node needs.
 
-The arithmetic (``compose``, ``transform_to_pose``, ``sigmoid``) takes plain numbers and core types so
+The arithmetic (``compose``, ``transform_to_pose``) takes plain numbers and core types so
 it is tested without ROS; the ``*_msg`` functions only copy fields. Every converter raises
 ValueError with a message a person can act on; the node logs it and keeps serving.
 """
@@ -9,7 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from grasp_planner.camera import PinholeCamera
+from grasp_planner.hand.posture import MODE_REGISTER
+from grasp_planner.planning import request as rq
 from grasp_planner.pose import Pose
+from grasp_planner.ros.adapters import posture_msg
+from grasp_planner.ros.params import with_goal_constraints
 
 #: depth encodings the node reads, with their numpy type; 32FC1 is metres, 16UC1 millimetres
 DEPTH_ENCODINGS = {"32FC1": np.float32, "16UC1": np.uint16, "mono16": np.uint16}
@@ -176,7 +180,7 @@ def grasp_msg(grasp, header, mode_register: int, approach_distance: float, retre
                  pre_grasp_posture=pre_grasp_posture, grasp_posture=grasp_posture)
 
 
-# --- action goals ---------------------------------------------------------------------------------
+# --- action goals, requests and replies -------------------------------------------------------------
 GOAL_CONSTRAINT_FIELDS = ("use_approach_cone", "approach_cone_direction", "approach_cone_max_angle",
                           "approach_cone_frame", "use_workspace", "workspace_min", "workspace_max",
                           "max_translation", "max_angle")
@@ -197,8 +201,52 @@ def stamp_seconds(stamp) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
-def request_inputs(image_msg, info_msg, pose_msg):
-    """(depth array, camera, initial pose or None) from an Image, a CameraInfo and a PoseStamped (or None);
-    ValueError if one cannot be read."""
-    pose = None if pose_msg is None else pose_msg_to_pose(pose_msg.pose)
-    return image_to_array(image_msg), camera_info_to_camera(info_msg), pose
+def output_header(image, output_frame: str):
+    """The header of what a plan on ``image`` gives: its stamp, in ``output_frame`` or else the image's frame."""
+    from std_msgs.msg import Header
+
+    if image is None:
+        return Header()
+    return Header(stamp=image.header.stamp, frame_id=output_frame or image.header.frame_id)
+
+
+def plan_request(goal, image, info, p, lookup, callback=None):
+    """The PlanRequest of a PlanGrasp goal on ``image``/``info`` (the goal's or the latest) under parameters ``p``.
+
+    A goal field left 0 or unset takes the parameter's value. ``lookup(target, source, stamp, timeout_s)``
+    (``FrameResolver.lookup``) relates frames at the image stamp. RequestError INVALID_INPUT names a
+    message that cannot be read.
+    """
+    pose_msg = goal.initial_pose if goal.use_initial_pose else None
+    try:
+        pose = None if pose_msg is None else pose_msg_to_pose(pose_msg.pose)
+        depth, camera = image_to_array(image), camera_info_to_camera(info)
+    except ValueError as err:
+        raise rq.RequestError("INVALID_INPUT", str(err)) from None
+    frame, out = image.header.frame_id, output_header(image, p.output_frame)
+    T_output_camera = lookup(out.frame_id, frame, out.stamp, p.tf_timeout_s)
+    T_camera_initial = (Pose.identity() if pose_msg is None
+                        else lookup(frame, pose_msg.header.frame_id, out.stamp, p.tf_timeout_s))
+    return rq.PlanRequest(rq.DepthImage.from_array(depth, camera), T_output_camera, p.T_hand_tool(), pose,
+                          T_camera_initial, with_goal_constraints(p.constraint_values(), goal_constraint_fields(goal)),
+                          goal.n_candidates or p.n_candidates, goal.time_budget or p.time_budget_s, p.hand_mode,
+                          p.gripper_force, callback)
+
+
+def grasp_msgs(reply, header, p) -> list:
+    """grasp_planner_interfaces/Grasp per grasp of a ``request.PlanReply``, best first, with parameters ``p``."""
+    if not reply.grasps:
+        return []
+    pre, close = (posture_msg(q, header) for q in (reply.pre_grasp, reply.grasp))
+    return [grasp_msg(g, header, MODE_REGISTER[p.hand_mode], p.approach_distance_m, p.retreat_distance_m, pre, close)
+            for g in reply.grasps]
+
+
+def result_msg(reply, header, p):
+    """The PlanGrasp result of a ``request.PlanReply`` (an unknown reason reads INTERNAL_ERROR)."""
+    from grasp_planner_interfaces.action import PlanGrasp
+    from grasp_planner_interfaces.msg import FailureReason
+
+    code = getattr(FailureReason, reply.reason, FailureReason.INTERNAL_ERROR)
+    return PlanGrasp.Result(success=reply.success, reason=FailureReason(code=code), message=reply.message,
+                            grasps=grasp_msgs(reply, header, p))

@@ -5,12 +5,16 @@ uses the looked-up transforms is planning/request.py's, plain code.
 """
 from __future__ import annotations
 
+from grasp_planner.planning.request import RequestError
 from grasp_planner.pose import Pose
 from grasp_planner.ros.conversions import transform_msg_to_pose
 
 
-class FrameError(ValueError):
-    """Two frames cannot be related; the message says why."""
+class FrameError(RequestError):
+    """Two frames cannot be related: the request is refused TF_UNAVAILABLE; the message says why."""
+
+    def __init__(self, message: str):
+        super().__init__("TF_UNAVAILABLE", message)
 
 
 class FrameResolver:

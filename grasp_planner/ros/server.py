@@ -1,9 +1,8 @@
 """The planner's ROS side, in the shape of vgn's server: messages -> planning/request.PlanRequest ->
 ``request.serve`` -> messages, one plan at a time (request.OnePlanAtATime: BUSY, never queued).
 
-``depth/image`` and ``depth/camera_info`` are best effort, depth 1, kept under a lock (a plan reads the
-latest pair); each ``initial_pose`` plans once; ``plan_grasp`` is the action. A plan reads one snapshot
-of parameters and planner; a live change that cannot be applied is refused, never half-stored.
+A plan reads the latest ``depth/image`` and ``depth/camera_info`` (best effort, depth 1) or the goal's; an
+``initial_pose`` message is a default ``plan_grasp`` goal. A live parameter change is applied whole or refused.
 """
 from __future__ import annotations
 
@@ -16,16 +15,13 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import Header
 
 from grasp_planner.planning import request as rq
-from grasp_planner.pose import Pose
 from grasp_planner.ros import conversions as conv
 from grasp_planner.ros.diagnostics import DiagnosticsPublisher, PlannerStats
-from grasp_planner.ros.frames import FrameError, FrameResolver
-from grasp_planner.ros.outputs import Outputs, result_msg
-from grasp_planner.ros.params import (make_planner, model_card, params_from_values, reconfigured,
-                                      with_goal_constraints)
+from grasp_planner.ros.frames import FrameResolver
+from grasp_planner.ros.outputs import Outputs
+from grasp_planner.ros.params import make_planner, model_card, params_from_values, reconfigured
 from grasp_planner_interfaces.action import PlanGrasp
 
 #: the latest image only: a camera at 30 Hz never builds a backlog behind a plan
@@ -40,11 +36,9 @@ class PlanServer:
         self.planner, self.card = make_planner(self.params), model_card(self.params)
         self.stats = PlannerStats(clock=lambda: node.get_clock().now().nanoseconds * 1e-9)
         self.stats.model_loaded(self.card.name, dict(getattr(self.planner.scorer.card, "metrics", {}) or {}))
-        self._lock, self._one = threading.Lock(), rq.OnePlanAtATime()
-        self._image = self._info = self._outputs = self._action = None
-        self._endpoints = []
-        self.frames = FrameResolver(node)
-        self._diagnostics = DiagnosticsPublisher(node, self.stats)
+        self._lock, self._one = threading.Lock(), rq.OnePlanAtATime()   # the lock: params and planner change together
+        self._endpoints, self._outputs, self._action, self._image, self._info = [], None, None, None, None
+        self.frames, self._diagnostics = FrameResolver(node), DiagnosticsPublisher(node, self.stats)
         node.add_on_set_parameters_callback(self._check_parameters)
         node.add_post_set_parameters_callback(self._apply_parameters)
 
@@ -65,9 +59,7 @@ class PlanServer:
             self._outputs.destroy()
         for sub in self._endpoints:
             self.node.destroy_subscription(sub)
-        self._endpoints, self._outputs, self._action = [], None, None
-        with self._lock:
-            self._image = self._info = None
+        self._endpoints, self._outputs, self._action, self._image, self._info = [], None, None, None, None
 
     def destroy(self):
         """Release everything: endpoints, the tf listener, /diagnostics and the parameter callbacks."""
@@ -80,13 +72,11 @@ class PlanServer:
         self.stats.model_loaded(None)
 
     def _on_image(self, msg: Image):
-        with self._lock:
-            self._image = msg
+        self._image = msg
         self.stats.image_received(conv.stamp_seconds(msg.header.stamp))
 
     def _on_info(self, msg: CameraInfo):
-        with self._lock:
-            self._info = msg
+        self._info = msg
 
     def _snapshot(self):
         """The latest image and camera info with the parameters and planner of this moment, together."""
@@ -94,11 +84,8 @@ class PlanServer:
             return self._image, self._info, self.params, self.planner
 
     def _on_initial_pose(self, msg: PoseStamped):
-        image, info, p, planner = self._snapshot()
-        header, reply = self._serve(planner, p, image, info, msg, p.n_candidates, p.time_budget_s,
-                                    p.constraint_values(), "latest")
-        if self._outputs is not None:
-            self._outputs.publish(reply, header, p, actuate=p.actuate_gripper != "never")
+        """A default goal on the latest image: the parameters' candidates, time budget and constraints."""
+        self._plan(PlanGrasp.Goal(use_latest_image=True, use_initial_pose=True, initial_pose=msg), ("topic", "always"))
 
     def _on_goal(self, goal):
         error = rq.goal_error(goal.n_candidates, goal.time_budget)
@@ -107,10 +94,7 @@ class PlanServer:
         return GoalResponse.REJECT if error else GoalResponse.ACCEPT
 
     def _execute(self, goal_handle):
-        goal, start = goal_handle.request, time.monotonic()
-        image, info, p, planner = self._snapshot()
-        if not goal.use_latest_image:
-            image, info = goal.depth, (goal.camera_info if any(goal.camera_info.k) else info)
+        start = time.monotonic()
 
         def on_iteration(it):
             goal_handle.publish_feedback(PlanGrasp.Feedback(iteration=int(it.iteration), best_score=float(
@@ -118,42 +102,29 @@ class PlanServer:
             if goal_handle.is_cancel_requested:
                 raise StopIteration
 
-        header, reply = self._serve(
-            planner, p, image, info, goal.initial_pose if goal.use_initial_pose else None,
-            goal.n_candidates or p.n_candidates, goal.time_budget or p.time_budget_s,
-            with_goal_constraints(p.constraint_values(), conv.goal_constraint_fields(goal)),
-            "latest" if goal.use_latest_image else "goal", on_iteration)
-        if goal_handle.is_cancel_requested:
-            reply = rq.canceled(reply)
-            goal_handle.canceled()
-        else:
+        def settle(reply):    # the goal's end state; one canceled while it planned keeps its grasps
+            if goal_handle.is_cancel_requested:
+                goal_handle.canceled()
+                return rq.canceled(reply)
             goal_handle.succeed() if reply.success else goal_handle.abort()
-        if self._outputs is not None:
-            self._outputs.publish(reply, header, p, actuate=p.actuate_gripper == "always")
-        return result_msg(reply, header, p)
+            return reply
 
-    def _serve(self, planner, p, image, info, pose_msg, n, budget, constraint_values, source, callback=None):
-        """(output header, PlanReply) of one request; every failure is a reply, logged."""
-        header = Header()
+        return conv.result_msg(*self._plan(goal_handle.request, ("always",), on_iteration, settle))
 
-        def build():    # messages -> PlanRequest, the frames looked up at the image stamp
-            nonlocal header
+    def _plan(self, goal, actuate_on, callback=None, settle=lambda reply: reply):
+        """Serve a PlanGrasp goal: the reply counted, logged, ``settle``d and published (the gripper command
+        if ``actuate_gripper`` is one of ``actuate_on``); (reply, output header, parameters) for the result."""
+        image, info, p, planner = self._snapshot()
+        if not goal.use_latest_image:
+            image, info = goal.depth, (goal.camera_info if any(goal.camera_info.k) else info)
+
+        def build():    # the node's checks (clock, topic names), then messages -> PlanRequest
             now = self.node.get_clock().now().nanoseconds * 1e-9
             rq.check_inputs(image is not None and bool(image.data), info is not None,
                             now - conv.stamp_seconds(image.header.stamp) if image is not None else 0.0,
-                            p.max_image_age_s, source, self.node.resolve_topic_name(p.depth_topic),
-                            self.node.resolve_topic_name(p.camera_info_topic))
-            try:
-                depth, camera, pose = conv.request_inputs(image, info, pose_msg)
-            except ValueError as err:
-                raise rq.RequestError("INVALID_INPUT", str(err)) from None
-            frame, stamp = image.header.frame_id, image.header.stamp
-            header = Header(stamp=stamp, frame_id=p.output_frame or frame)
-            T_out_cam = self._lookup(header.frame_id, frame, stamp, p)
-            T_cam_initial = Pose.identity() if pose_msg is None else self._lookup(frame, pose_msg.header.frame_id,
-                                                                                  stamp, p)
-            return rq.PlanRequest(rq.DepthImage.from_array(depth, camera), T_out_cam, p.T_hand_tool(), pose,
-                                  T_cam_initial, constraint_values, n, budget, p.hand_mode, p.gripper_force, callback)
+                            p.max_image_age_s, "latest" if goal.use_latest_image else "goal",
+                            *map(self.node.resolve_topic_name, (p.depth_topic, p.camera_info_topic)))
+            return conv.plan_request(goal, image, info, p, self.frames.lookup, callback)
 
         reply = self._one(planner, build)
         if reply.reason in rq.REFUSED_REASONS:
@@ -163,20 +134,17 @@ class PlanServer:
             self.node.get_logger().info(rq.log_line(reply))
         else:
             self.node.get_logger().error(rq.log_line(reply))
-        return header, reply
-
-    def _lookup(self, target, source, stamp, p):
-        try:
-            return self.frames.lookup(target, source, stamp, p.tf_timeout_s)
-        except FrameError as err:
-            raise rq.RequestError("TF_UNAVAILABLE", str(err)) from None
+        reply, header, outputs = settle(reply), conv.output_header(image, p.output_frame), self._outputs
+        if outputs is not None:    # read once: a deactivate may clear it meanwhile
+            outputs.publish(reply, header, p, actuate=p.actuate_gripper in actuate_on)
+        return reply, header, p
 
     def _check_parameters(self, parameters):
         try:   # the whole new set, and the planner config it gives, must hold before anything is stored
             reconfigured(self.params, {prm.name: prm.value for prm in parameters})
+            return SetParametersResult(successful=True)
         except ValueError as err:
             return SetParametersResult(successful=False, reason=str(err))
-        return SetParametersResult(successful=True)
 
     def _apply_parameters(self, parameters):
         changes = {prm.name: prm.value for prm in parameters}

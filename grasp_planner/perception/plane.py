@@ -17,7 +17,7 @@ DEFAULT_OBJECT_HEIGHT = 0.005
 #: a plane must hold at least this fraction of the valid points to be called the table
 DEFAULT_MIN_INLIER_FRACTION = 0.15
 #: the least-squares refinement uses a uniform sample of at most this many points
-DEFAULT_MAX_REFINE = 30000
+DEFAULT_MAX_REFINE = 10000
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ class Plane:
 def _least_squares_plane(points: np.ndarray) -> tuple[np.ndarray, float]:
     """Total least squares: the normal is the covariance's least eigenvector (a 3x3 problem, fast)."""
     centroid = points.mean(axis=0)
-    centred = points - centroid
-    _, vectors = np.linalg.eigh(centred.T @ centred)
+    # the scatter matrix from second moments: one pass over the points, no centred copy
+    _, vectors = np.linalg.eigh(points.T @ points - len(points) * np.outer(centroid, centroid))
     normal = vectors[:, 0]
     return normal, -float(normal @ centroid)
 

@@ -91,6 +91,23 @@ def _deproject_pixels(camera: PinholeCamera, depth: np.ndarray, mask: np.ndarray
     return np.stack([(cols - camera.cx) / camera.fx * z, (rows - camera.cy) / camera.fy * z, z], axis=1)
 
 
+def _plane_sample(depth: np.ndarray, rng: np.random.Generator) -> tuple[None, np.ndarray, np.ndarray]:
+    """(None, rows, cols) of a uniform sample of about ``DEFAULT_MAX_REFINE`` valid pixels (all of them in a
+    small image): the plane fit refines on a sample that size anyway, and drawing pixel indices costs
+    less than listing a 640x480 image's valid pixels first."""
+    flat = depth.ravel()
+    if flat.size > 2 * DEFAULT_MAX_REFINE:
+        pick = rng.integers(0, flat.size, DEFAULT_MAX_REFINE)
+        pick = pick[flat[pick] > 0]
+        if len(pick) >= DEFAULT_MAX_REFINE // 4:      # else mostly holes: list the valid pixels instead
+            return (None, *np.divmod(pick, depth.shape[1]))
+    rows, cols = np.nonzero(depth > 0)
+    if len(rows) > DEFAULT_MAX_REFINE:
+        pick = rng.integers(0, len(rows), DEFAULT_MAX_REFINE)
+        rows, cols = rows[pick], cols[pick]
+    return None, rows, cols
+
+
 def pixel_heights(depth: np.ndarray, camera: PinholeCamera, plane: Plane) -> np.ndarray:
     """(H, W) height (m) above ``plane`` of every pixel's point, nan where there is no return.
 
@@ -236,11 +253,7 @@ def analyse_scene(depth: np.ndarray, camera: PinholeCamera, rng: np.random.Gener
     rng = np.random.default_rng(0) if rng is None else rng
     # a CheckedDepth was read once at the boundary (planning/request.py); anything else is read here
     depth_m = depth.depth if isinstance(depth, CheckedDepth) else read_depth(depth, camera, min_valid_pixels)
-    rows, cols = np.nonzero(depth_m > 0)
-    if len(rows) > DEFAULT_MAX_REFINE:  # the plane fit refines on a uniform sample of this size anyway
-        pick = rng.integers(0, len(rows), DEFAULT_MAX_REFINE)
-        rows, cols = rows[pick], cols[pick]
-    plane = fit_table_plane(_deproject_pixels(camera, depth_m, rows=rows, cols=cols), rng)
+    plane = fit_table_plane(_deproject_pixels(camera, depth_m, *_plane_sample(depth_m, rng)), rng)
     heights = pixel_heights(depth_m, camera, plane)
     with np.errstate(invalid="ignore"):
         plane = replace(plane, n_inliers=int(np.count_nonzero(np.abs(heights) < DEFAULT_INLIER_TOLERANCE)))

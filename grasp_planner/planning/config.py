@@ -24,8 +24,8 @@ class OptimizerConfig:
     fd_step: float = 0.05
     gtol: float = 1e-3
     first_step: float = 1.0
-    stall_evals: int = 8
-    restarts: int = 2
+    stall_evals: int = 4
+    restarts: int = 1
 
     def __post_init__(self):
         if self.method not in ("BFGS", "L-BFGS-B"):

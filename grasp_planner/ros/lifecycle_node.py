@@ -55,6 +55,10 @@ class LifecycleGraspPlannerNode(LifecycleNode):
         self._release()
         return TransitionCallbackReturn.SUCCESS
 
+    def destroy_node(self):
+        self._release()   # Ctrl-C while active: the tf listener, timer and parameter callbacks go too
+        return super().destroy_node()
+
     def _release(self):
         if self.server is not None:
             self.server.destroy()

@@ -64,7 +64,9 @@ PARAMETERS: dict[str, Spec] = {
                      dynamic=True, kind=int),
     "time_budget_s": Spec(None, "default wall-clock budget of one plan, s; unset: planner YAML "
                                 "optimizer.time_budget_s", 0.01, 60.0, dynamic=True, kind=float),
-    "n_candidates": Spec(5, "default number of ranked grasps returned", 1, 100, dynamic=True),
+    "n_candidates": Spec(1, "default number of distinct ranked grasps returned (each more costs about one "
+                            "optimizer start: the starts stop once that many reach multistart.stop_probability)",
+                         1, 100, dynamic=True),
     "hand_mode": Spec("basic", "Robotiq grasping mode", choices=tuple(MODE_REGISTER), dynamic=True),
     "output_frame": Spec("", "frame of published grasps; empty: the depth image's frame", dynamic=True),
     "tf_timeout_s": Spec(0.2, "how long to wait for a transform, s", 0.0, 10.0, dynamic=True),

@@ -5,6 +5,7 @@ test model on the top-down network view (planner.view: direct), with no time bud
 repeatable and a reply can be compared with the planner's own result.
 """
 import math
+import time
 
 import numpy as np
 import pytest
@@ -204,6 +205,35 @@ def test_a_request_arriving_while_a_plan_runs_is_refused_busy_not_queued(scene, 
     assert replies[0].success, replies[0].message
     assert one(planner, lambda: (_ for _ in ()).throw(rq.RequestError("TF_UNAVAILABLE", "no tf"))).reason == \
         "TF_UNAVAILABLE"     # refused in the build: the next request is served again
+
+
+def test_a_waiting_request_is_served_after_the_running_plan_and_only_the_newest_waiter_is():
+    import threading
+
+    one, inside, release, turns = rq.OnePlanAtATime(), threading.Event(), threading.Event(), {}
+
+    def hold():   # a plan that runs until released
+        inside.set()
+        release.wait(10)
+        raise rq.RequestError("NO_IMAGE", "held")
+    running = threading.Thread(target=lambda: one(None, hold))
+    running.start()
+    assert inside.wait(10)
+    started = time.monotonic()
+    one.wait_turn(0.05)
+    assert time.monotonic() - started >= 0.045             # while the plan runs, a turn waits
+    older = threading.Thread(target=lambda: turns.setdefault("older", one.wait_turn(10)))
+    older.start()
+    time.sleep(0.05)
+    newer = threading.Thread(target=lambda: turns.setdefault("newer", one.wait_turn(10)))
+    newer.start()
+    time.sleep(0.05)
+    assert not turns                                       # both wait while the plan runs: nothing was refused
+    release.set()
+    for t in (running, older, newer):
+        t.join(10)
+    assert turns == {"older": False, "newer": True}        # the newest is served next, the older one dropped
+    assert one.wait_turn(1.0)                              # nothing running: a turn at once
 
 
 def test_a_canceled_goal_keeps_its_grasps_and_says_canceled_and_the_log_line_names_the_reason():

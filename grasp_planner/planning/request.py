@@ -220,10 +220,21 @@ def log_line(reply: PlanReply) -> str:
 
 class OnePlanAtATime:
     """Serves requests one at a time: a request arriving while a plan runs is refused BUSY, not queued
-    (a camera at 30 Hz and requests at 5 Hz must never build a backlog)."""
+    (a camera at 30 Hz and requests at 5 Hz must never build a backlog). A request with no reply to say
+    BUSY on (the node's ``initial_pose`` topic) may ``wait_turn`` first: the newest waiting one is served
+    next, on the newest image, and older waiting ones are dropped, so at most one ever waits."""
 
     def __init__(self):
-        self._busy = threading.Lock()
+        self._busy, self._waiters, self._newest = threading.Lock(), threading.Lock(), 0
+
+    def wait_turn(self, timeout_s: float) -> bool:
+        """Wait at most ``timeout_s`` until no plan runs; False if a newer request began waiting meanwhile."""
+        with self._waiters:
+            self._newest += 1
+            ticket = self._newest
+        if self._busy.acquire(timeout=max(float(timeout_s), 0.0)):
+            self._busy.release()
+        return ticket == self._newest
 
     def __call__(self, planner, build: Callable[[], PlanRequest]) -> PlanReply:
         """``serve(planner, build())``; a RequestError from ``build`` or any unexpected error is a reply."""

@@ -1,8 +1,6 @@
-"""The planner's ROS side, in the shape of vgn's server: messages -> planning/request.PlanRequest ->
-``request.serve`` -> messages, one plan at a time (request.OnePlanAtATime: BUSY, never queued).
-
-A plan reads the latest ``depth/image`` and ``depth/camera_info`` (best effort, depth 1) or the goal's; an
-``initial_pose`` message is a default ``plan_grasp`` goal. A live parameter change is applied whole or refused.
+"""The planner's ROS side, in vgn's server's shape: messages -> planning/request.PlanRequest -> ``request.serve``
+-> messages, one plan at a time, never queued. A plan reads the latest image and camera info (best effort, depth 1)
+or the goal's; an ``initial_pose`` is a default ``plan_grasp`` goal; a parameter change is applied whole or refused.
 """
 from __future__ import annotations
 
@@ -46,7 +44,8 @@ class PlanServer:
         n, p, group = self.node, self.params, ReentrantCallbackGroup()
         self._endpoints = [
             n.create_subscription(Image, p.depth_topic, self._on_image, LATEST, callback_group=group),
-            n.create_subscription(CameraInfo, p.camera_info_topic, self._on_info, LATEST, callback_group=group),
+            n.create_subscription(CameraInfo, p.camera_info_topic, lambda msg: setattr(self, "_info", msg), LATEST,
+                                  callback_group=group),
             n.create_subscription(PoseStamped, p.initial_pose_topic, self._on_initial_pose, 1, callback_group=group)]
         self._outputs = Outputs(n, p)
         self._action = ActionServer(n, PlanGrasp, "plan_grasp", execute_callback=self._execute,
@@ -75,16 +74,16 @@ class PlanServer:
         self._image = msg
         self.stats.image_received(conv.stamp_seconds(msg.header.stamp))
 
-    def _on_info(self, msg: CameraInfo):
-        self._info = msg
-
     def _snapshot(self):
         """The latest image and camera info with the parameters and planner of this moment, together."""
         with self._lock:
             return self._image, self._info, self.params, self.planner
 
     def _on_initial_pose(self, msg: PoseStamped):
-        """A default goal on the latest image: the parameters' candidates, time budget and constraints."""
+        """A default goal on the latest image (the parameters' candidates, budget and constraints). One that arrives
+        during a plan waits for it unless a newer one does too (OnePlanAtATime.wait_turn: the newest is served)."""
+        if not self._one.wait_turn(self.planner.config.optimizer.time_budget_s or 10.0):
+            return self.stats.input_rejected("BUSY")     # superseded: the newer request is served instead
         self._plan(PlanGrasp.Goal(use_latest_image=True, use_initial_pose=True, initial_pose=msg), ("topic", "always"))
 
     def _on_goal(self, goal):

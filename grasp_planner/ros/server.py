@@ -82,8 +82,9 @@ class PlanServer:
     def _on_initial_pose(self, msg: PoseStamped):
         """A default goal on the latest image (the parameters' candidates, budget and constraints). One that arrives
         during a plan waits for it unless a newer one does too (OnePlanAtATime.wait_turn: the newest is served)."""
-        if not self._one.wait_turn(self.planner.config.optimizer.time_budget_s or 10.0):
-            return self.stats.input_rejected("BUSY")     # superseded: the newer request is served instead
+        if not self._one.wait_turn(2.0 * (self.planner.config.optimizer.time_budget_s or 5.0) + 0.5):
+            self.stats.input_rejected("BUSY")    # superseded: the newer request is served instead
+            return self.node.get_logger().warn(rq.log_line(rq.refused("BUSY", "superseded by a newer initial_pose")))
         self._plan(PlanGrasp.Goal(use_latest_image=True, use_initial_pose=True, initial_pose=msg), ("topic", "always"))
 
     def _on_goal(self, goal):

@@ -98,8 +98,11 @@ class PinholeCamera:
     def deproject(self, depth: np.ndarray) -> np.ndarray:
         """Points ``(N, 3)`` in the camera frame for every valid pixel, row-major order; holes skipped."""
         depth = self.check_image(depth)
-        rows, cols = np.nonzero(valid_depth_mask(depth))   # only the valid pixels' rays: no (H, W, 3) array
-        z = depth[rows, cols]
+        return self.deproject_pixels(depth, *np.nonzero(valid_depth_mask(depth)))   # no (H, W, 3) array
+
+    def deproject_pixels(self, depth: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Points ``(N, 3)`` in the camera frame of the pixels ``(rows, cols)`` of ``depth`` (metres), in that order."""
+        z = depth[rows, cols].astype(float)
         return np.stack([(cols - self.cx) / self.fx * z, (rows - self.cy) / self.fy * z, z], axis=1)
 
     # --- points -> image ----------------------------------------------------------------------

@@ -78,34 +78,24 @@ class SceneAnalysis:
         """(K, 3) the points more than ``height`` (m) above the table, row-major."""
         with np.errstate(invalid="ignore"):
             above = self.heights > height
-        return _deproject_pixels(self.camera, self.depth, above)
+        return self.camera.deproject_pixels(self.depth, *np.nonzero(above))
 
 
-def _deproject_pixels(camera: PinholeCamera, depth: np.ndarray, mask: np.ndarray | None = None,
-                      rows: np.ndarray | None = None, cols: np.ndarray | None = None) -> np.ndarray:
-    """Camera-frame points of the pixels where ``mask`` (or at ``rows, cols``), row-major as
-    camera.deproject orders them."""
-    if mask is not None:
-        rows, cols = np.nonzero(mask)
-    z = depth[rows, cols].astype(float)
-    return np.stack([(cols - camera.cx) / camera.fx * z, (rows - camera.cy) / camera.fy * z, z], axis=1)
-
-
-def _plane_sample(depth: np.ndarray, rng: np.random.Generator) -> tuple[None, np.ndarray, np.ndarray]:
-    """(None, rows, cols) of a uniform sample of about ``DEFAULT_MAX_REFINE`` valid pixels (all of them in a
-    small image): the plane fit refines on a sample that size anyway, and drawing pixel indices costs
-    less than listing a 640x480 image's valid pixels first."""
+def _plane_sample(depth: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of a uniform sample of about ``DEFAULT_MAX_REFINE`` valid pixels (all of them in a small
+    image): the plane fit refines on a sample that size anyway, and drawing pixel indices costs less than
+    listing a 640x480 image's valid pixels first."""
     flat = depth.ravel()
     if flat.size > 2 * DEFAULT_MAX_REFINE:
         pick = rng.integers(0, flat.size, DEFAULT_MAX_REFINE)
         pick = pick[flat[pick] > 0]
         if len(pick) >= DEFAULT_MAX_REFINE // 4:      # else mostly holes: list the valid pixels instead
-            return (None, *np.divmod(pick, depth.shape[1]))
+            return np.divmod(pick, depth.shape[1])
     rows, cols = np.nonzero(depth > 0)
     if len(rows) > DEFAULT_MAX_REFINE:
         pick = rng.integers(0, len(rows), DEFAULT_MAX_REFINE)
         rows, cols = rows[pick], cols[pick]
-    return None, rows, cols
+    return rows, cols
 
 
 def pixel_heights(depth: np.ndarray, camera: PinholeCamera, plane: Plane) -> np.ndarray:
@@ -253,12 +243,12 @@ def analyse_scene(depth: np.ndarray, camera: PinholeCamera, rng: np.random.Gener
     rng = np.random.default_rng(0) if rng is None else rng
     # a CheckedDepth was read once at the boundary (planning/request.py); anything else is read here
     depth_m = depth.depth if isinstance(depth, CheckedDepth) else read_depth(depth, camera, min_valid_pixels)
-    plane = fit_table_plane(_deproject_pixels(camera, depth_m, *_plane_sample(depth_m, rng)), rng)
+    plane = fit_table_plane(camera.deproject_pixels(depth_m, *_plane_sample(depth_m, rng)), rng)
     heights = pixel_heights(depth_m, camera, plane)
     with np.errstate(invalid="ignore"):
         plane = replace(plane, n_inliers=int(np.count_nonzero(np.abs(heights) < DEFAULT_INLIER_TOLERANCE)))
         above = heights > object_height
-    object_points = _deproject_pixels(camera, depth_m, above)
+    object_points = camera.deproject_pixels(depth_m, *np.nonzero(above))
     clusters = tuple(cluster_points(object_points))
     if not clusters:
         n_valid = int(np.count_nonzero(depth_m > 0))

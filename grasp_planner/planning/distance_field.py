@@ -107,12 +107,10 @@ _MOTION_PARTS[[0, 1, 2, 4, 5, 6, 8, 9, 10], 1] = 1.0
 
 @dataclass(frozen=True)
 class HandSamples:
-    """Points on the open hand's link boxes (hand frame), sorted by pruning cell, and the boxes' corners."""
+    """Points on the open hand's link boxes (hand frame) with their pruning cells, and the boxes' corners."""
 
-    points: np.ndarray         # (P, 3), the points of cell c at points[start[c]:start[c + 1]]
-    cell: np.ndarray           # (P,) cell index of each point
-    start: np.ndarray          # (C + 1,)
-    count: np.ndarray          # (C,) points per cell
+    points: np.ndarray         # (P, 3)
+    cell: np.ndarray           # (P,) pruning cell index of each point
     centres: np.ndarray        # (C, 3) cell centres
     radii: np.ndarray          # (C,) largest distance from a cell's centre to its points
     corners: np.ndarray        # (8 L, 3)
@@ -151,7 +149,7 @@ class HandSamples:
         centres = np.stack([points[start[c]:start[c + 1]].mean(axis=0) for c in range(n)])
         radii = np.array([np.linalg.norm(points[start[c]:start[c + 1]] - centres[c], axis=1).max() for c in range(n)])
         corners = np.vstack(corners)
-        return cls(points, cell_of, start, np.diff(start), centres, radii, corners,
+        return cls(points, cell_of, centres, radii, corners,
                    np.hstack([corners, np.ones((len(corners), 1))]), float(np.linalg.norm(points, axis=1).max()))
 
 

@@ -25,6 +25,7 @@ class OptimizerConfig:
     gtol: float = 1e-3
     first_step: float = 1.0
     stall_evals: int = 4
+    stall_tol: float = 0.02
     restarts: int = 1
 
     def __post_init__(self):
@@ -38,6 +39,8 @@ class OptimizerConfig:
             raise ValueError(f"optimizer.restarts must be >= 0, got {self.restarts}")
         if self.stall_evals < 1:
             raise ValueError(f"optimizer.stall_evals must be >= 1, got {self.stall_evals}")
+        if not self.stall_tol >= 0:
+            raise ValueError(f"optimizer.stall_tol must be >= 0, got {self.stall_tol}")
         for name in ("position_scale_m", "rotation_scale_rad", "fd_step", "gtol", "first_step"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"optimizer.{name} must be > 0, got {getattr(self, name)}")

@@ -61,7 +61,7 @@ _SCIPY_STATUS = {0: OptimizationStatus.CONVERGED, 1: OptimizationStatus.MAX_ITER
 def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.ndarray, *,
                          method: str = "BFGS", max_iter: int = 40, gtol: float = 1e-3,
                          first_step: float | None = 1.0, stall_evals: int | None = 8,
-                         stall_tol: float = 1e-4, restarts: int = 2, deadline: float | None = None,
+                         stall_tol: float = 0.02, restarts: int = 2, deadline: float | None = None,
                          on_iteration: Callable[[int, np.ndarray, Evaluation], None] | None = None
                          ) -> MinimizeOutcome:
     """Minimize ``objective`` from ``x0``; never raises for a failed run, reports it instead.
@@ -74,11 +74,13 @@ def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.n
         inverse Hessian, so their first step is ``|g0|`` long, far too far when the gradient is
         large, and many evaluations go into backtracking; we hand scipy the objective times
         ``first_step / |g0|`` (gtol scaled alike), which changes no minimum.
-    stall_evals, stall_tol : stop (status PRECISION_LOSS) after this many evaluations without the
-        best value improving by ``stall_tol``; on a ReLU network most late evaluations are failing
-        line searches (shared/notes/cnn-planner-perf.md: the best value comes at ~1/4 of them).
-    restarts : after a stall (PRECISION_LOSS) that still improved the best value, start again
-        from the best point with a fresh Hessian, at most this many times. BFGS stalls at the
+    stall_evals, stall_tol : stop (status PRECISION_LOSS) after this many evaluations in which the
+        best value got no lower than ``stall_tol`` below its value when it last did so; on a ReLU
+        network most late evaluations are failing line searches or creep by hundredths of a logit
+        (shared/notes/cnn-planner-perf.md: the best value comes at ~1/4 of them). The reference
+        moves only on such progress, so a creep of many small gains still counts as a stall.
+    restarts : after a stall (PRECISION_LOSS) of a run that gained at least ``stall_tol`` on its
+        start, start again from the best point with a fresh Hessian, at most this many times. BFGS stalls at the
         kinks of a ReLU network's piecewise-linear score, often millimetres short of its peak.
     deadline : ``time.perf_counter()`` value after which the run stops with TIMEOUT.
     on_iteration : called after each iteration with (iteration, x, best evaluation so far); a
@@ -87,7 +89,7 @@ def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.n
     start = time.perf_counter()
     x0 = np.asarray(x0, dtype=float)
     state = {"best_x": x0.copy(), "best": None, "n_eval": 0, "n_iter": 0, "last": None, "stall": 0,
-             "scale": 1.0}
+             "scale": 1.0, "reference": np.inf, "run_start": None}
     iterates = [x0.copy()]
 
     def evaluate(x):
@@ -99,10 +101,15 @@ def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.n
             raise _Stop(OptimizationStatus.FAILED, f"objective failed: {type(exc).__name__}: {exc}") from exc
         state["n_eval"] += 1
         state["last"] = (np.array(x, dtype=float), ev)
+        if state["run_start"] is None:   # the value this run started from
+            state["run_start"] = ev.value
         if not (np.isfinite(ev.value) and np.all(np.isfinite(ev.gradient))):
             raise _Stop(OptimizationStatus.FAILED, f"non-finite objective {ev.value} at x={np.round(x, 4).tolist()}")
         best = state["best"]
-        state["stall"] = 0 if best is None or ev.value < best.value - stall_tol else state["stall"] + 1
+        if ev.value < state["reference"] - stall_tol:     # progress: the stall count starts again from here
+            state["stall"], state["reference"] = 0, ev.value
+        else:
+            state["stall"] += 1
         if best is None or ev.value < best.value:
             state["best"], state["best_x"] = ev, np.array(x, dtype=float)
         return ev
@@ -128,7 +135,7 @@ def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.n
             raise _Stop(OptimizationStatus.TIMEOUT, "stopped by the time budget")
 
     def one_run(x_start, iterations_left):
-        state["stall"] = 0
+        state["stall"], state["reference"], state["run_start"] = 0, np.inf, None
         if first_step is not None:
             g0 = np.linalg.norm(evaluate(x_start).gradient)
             state["scale"] = first_step / max(g0, first_step)
@@ -148,10 +155,10 @@ def minimize_with_budget(objective: Callable[[np.ndarray], Evaluation], x0: np.n
     try:
         x_start = x0
         for attempt in range(1 + restarts):
-            before = state["best"].value if state["best"] is not None else np.inf
             status, message = one_run(x_start, max_iter - state["n_iter"])
             stalled = status == OptimizationStatus.PRECISION_LOSS
-            if not stalled or state["n_iter"] >= max_iter or not state["best"].value < before - stall_tol:
+            gained = state["run_start"] is not None and state["best"].value < state["run_start"] - stall_tol
+            if not stalled or state["n_iter"] >= max_iter or not gained:
                 break
             x_start = state["best_x"]   # a fresh Hessian from the best point gets past the kink
             message = f"restart {attempt + 1} from the best point after: {message}"

@@ -237,7 +237,7 @@ def optimize_prepared(prepared: PreparedImage, initial_pose: Pose, scorer: Grasp
 
     outcome = minimize_with_budget(objective, np.zeros(6), method=opt.method, max_iter=opt.max_iter,
                                    gtol=opt.gtol, first_step=opt.first_step, stall_evals=opt.stall_evals,
-                                   restarts=opt.restarts,
+                                   stall_tol=opt.stall_tol, restarts=opt.restarts,
                                    deadline=deadline, on_iteration=on_iteration)
     trajectory = tuple(Pose.from_matrix(T) for T in coords.poses(np.array(outcome.iterates)))
     if outcome.best is None:   # failed or canceled before the first evaluation finished

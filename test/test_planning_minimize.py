@@ -1,4 +1,4 @@
-"""The optimizer core's stopping rules (planning/minimize.py), on plain functions: what ends a run, and what does not."""
+"""The optimizer core's stopping rules (planning/minimize.py), on plain functions: what ends a run and what not."""
 import numpy as np
 import pytest
 

@@ -8,7 +8,7 @@ pytest.importorskip("sensor_msgs.msg")
 
 from grasp_planner.camera import PinholeCamera  # noqa: E402
 from grasp_planner.planning.request import ReplyGrasp  # noqa: E402
-from grasp_planner.pose import Pose  # noqa: E402
+from grasp_planner.pose import Pose, quaternion_to_matrix  # noqa: E402
 from grasp_planner.ros import conversions as conv  # noqa: E402
 from grasp_planner.ros import markers, robotiq  # noqa: E402
 from grasp_planner.hand import posture as hand  # noqa: E402
@@ -132,9 +132,15 @@ def test_score_colour_goes_from_red_to_green():
 def test_hand_marker_boxes_move_with_the_hand():
     q = markers.hand_configuration(hand.pre_grasp_posture("basic"))
     shift = Pose(np.eye(3), [0.0, 0.0, 0.3])
-    a, b = markers.hand_boxes(Pose(), q), markers.hand_boxes(shift, q)
-    assert len(a) == len(b) > 4
-    np.testing.assert_allclose(b[0][0].translation - a[0][0].translation, [0, 0, 0.3], atol=1e-12)
+    (a, qa, size), (b, qb, _) = markers.hand_boxes(Pose(), q), markers.hand_boxes(shift, q)
+    assert len(a) == len(b) == len(size) > 4
+    np.testing.assert_allclose(b - a, np.tile([0, 0, 0.3], (len(a), 1)), atol=1e-12)
+    np.testing.assert_allclose(qa, qb, atol=1e-12)
+    turn = Pose.from_xyzrpy([0, 0, 0, 0, 0, np.pi / 2])
+    centres, quaternions, _ = markers.hand_boxes(turn, q)
+    for c0, q0, c, quat in zip(a, qa, centres, quaternions):    # each box turns about z with the hand
+        np.testing.assert_allclose(c, turn.rotation @ c0, atol=1e-12)
+        np.testing.assert_allclose(quaternion_to_matrix(quat), turn.rotation @ quaternion_to_matrix(q0), atol=1e-12)
 
 
 def test_defaults_are_valid_parameters():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from grasp_planner.hand import kinematics
-from grasp_planner.pose import Pose
+from grasp_planner.pose import Pose, matrix_to_quaternion
 
 #: colour of the hand at the initial pose (grey, translucent)
 INITIAL_RGBA = (0.6, 0.6, 0.6, 0.35)
@@ -32,10 +32,11 @@ def hand_configuration(posture) -> np.ndarray:
     return q
 
 
-def hand_boxes(T_frame_hand: Pose, q) -> list[tuple[Pose, np.ndarray]]:
-    """Each link's collision box as (box-centre pose in the frame, full size xyz in m)."""
+def hand_boxes(T_frame_hand: Pose, q) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The links' collision boxes in the frame: centres ``(L, 3)``, quaternions ``(L, 4)`` xyzw and full
+    sizes ``(L, 3)``, m (one array call for all links: markers are built after every plan)."""
     mats = kinematics.box_matrices(T_frame_hand.matrix(), q)
-    return [(Pose.from_matrix(m), 2.0 * half) for m, half in zip(mats, kinematics.BOX_HALF_EXTENTS)]
+    return mats[:, :3, 3], matrix_to_quaternion(mats[:, :3, :3]), 2.0 * np.asarray(kinematics.BOX_HALF_EXTENTS)
 
 
 def path_positions(trajectory) -> np.ndarray:
@@ -52,18 +53,17 @@ def _colour(rgba):
 
 
 def _hand_markers(namespace: str, T_frame_hand: Pose, q, rgba, header) -> list:
+    from geometry_msgs.msg import Point, Quaternion, Vector3
+    from geometry_msgs.msg import Pose as PoseMsg
     from visualization_msgs.msg import Marker
 
-    from grasp_planner.ros.conversions import pose_to_pose_msg
-
-    out = []
-    for i, (pose, size) in enumerate(hand_boxes(T_frame_hand, q)):
-        m = Marker(header=header, ns=namespace, id=i, type=Marker.CUBE, action=Marker.ADD)
-        m.pose = pose_to_pose_msg(pose)
-        m.scale.x, m.scale.y, m.scale.z = (float(v) for v in size)
-        m.color = _colour(rgba)
-        out.append(m)
-    return out
+    centres, quaternions, sizes = (a.tolist() for a in hand_boxes(T_frame_hand, q))   # plain floats
+    colour = _colour(rgba)
+    return [Marker(header=header, ns=namespace, id=i, type=Marker.CUBE, action=Marker.ADD, color=colour,
+                   pose=PoseMsg(position=Point(x=c[0], y=c[1], z=c[2]),
+                                orientation=Quaternion(x=o[0], y=o[1], z=o[2], w=o[3])),
+                   scale=Vector3(x=s[0], y=s[1], z=s[2]))
+            for i, (c, o, s) in enumerate(zip(centres, quaternions, sizes))]
 
 
 def marker_array_msg(header, initial: Pose | None, grasp: Pose | None, probability: float, q,

@@ -7,10 +7,12 @@ at 5 Hz; and reports every request's outcome as the node logged it (a plan, or a
 reason: BUSY when a plan was still running, STALE_IMAGE, ...), the age of each grasp's image
 when the grasp arrives (receipt time minus the image stamp it carries: the image's age at the
 request plus the plan's latency), and the node's memory (VmRSS after a warm-up of stream and
-requests, and at the end; VmHWM).
+requests, and at the end; VmHWM; and once a second, so that a plateau and a leak look different).
+The warm-up is 15 s: the node's RSS climbs during its first ~10 s of stream (allocator, onnxruntime
+arenas) and is flat after that (150 s after a 5 s warm-up: +2.2 MB).
 
     source scripts/ros_env.sh .venv interfaces_install
-    python benchmarks/bench_streams.py [--seconds 60] [--time-budget 0.15] [--out streams.json]
+    python benchmarks/bench_streams.py [--seconds 60] [--time-budget 0.15] [--out streams.json] [--png streams.png]
 
 Both processes use config/fastdds_large_images.xml (a shared-memory segment that holds a whole image)
 unless ``--default-transport``: with Fast DDS's 512 KB default, 614 KB images go as UDP fragments and
@@ -64,9 +66,10 @@ def main():
     ap.add_argument("--max-age", type=float, default=0.1, help="the image age limit, s")
     ap.add_argument("--time-budget", type=float, default=0.15)
     ap.add_argument("--model", default=str(ROOT / "models" / "grasp_cnn.json"))
-    ap.add_argument("--warmup", type=float, default=5.0,
+    ap.add_argument("--warmup", type=float, default=15.0,
                     help="s of stream and requests before anything is counted and memory is first read")
     ap.add_argument("--out", default="")
+    ap.add_argument("--png", default="", help="each grasp's image age and the node's RSS over the run")
     ap.add_argument("--default-transport", action="store_true",
                     help="Fast DDS as installed (512 KB shared memory: a 614 KB image goes as UDP fragments)")
     args = ap.parse_args()
@@ -93,10 +96,11 @@ def main():
     image_pub = node.create_publisher(Image, "depth/image", qos_profile_sensor_data)
     info_pub = node.create_publisher(CameraInfo, "depth/camera_info", qos_profile_sensor_data)
     pose_pub = node.create_publisher(PoseStamped, "initial_pose", 1)
-    ages = []
+    ages, arrivals, trace = [], [], []    # trace: (s since the stream began, RSS MB)
 
     def on_grasp(msg):
         ages.append((node.get_clock().now() - rclpy.time.Time.from_msg(msg.header.stamp)).nanoseconds * 1e-9)
+        arrivals.append(time.monotonic())
     node.create_subscription(PoseStamped, "grasp", on_grasp, 10)
     info = conv.camera_to_camera_info_msg(scene.camera, frame)
     pose = conv.pose_to_pose_stamped_msg(scene.initial_pose, frame)
@@ -115,16 +119,20 @@ def main():
         if time.monotonic() >= end:
             raise SystemExit("node did not start:\n" + log_path.read_text())
         start = time.monotonic()
-        next_image, next_request, warm_mark = start, start + 0.5, 0
+        next_image, next_request, next_sample, warm_mark = start, start + 0.5, start, 0
         while time.monotonic() - start < args.warmup + args.seconds:
             now = time.monotonic()
+            if now >= next_sample:
+                trace.append((now - start, rss_mb(proc.pid)))
+                next_sample += 1.0
             if now >= next_image:
                 image_pub.publish(conv.array_to_image_msg(depth, frame, node.get_clock().now().to_msg()))
                 info_pub.publish(info)
                 next_image += 1.0 / args.rate
             if now >= next_request:
                 if rss_start is None and now - start >= args.warmup:   # warmed up: count and measure from here
-                    rss_start, warm_mark, ages[:] = rss_mb(proc.pid), len(log_path.read_text()), []
+                    rss_start, warm_mark = rss_mb(proc.pid), len(log_path.read_text())
+                    ages[:], arrivals[:] = [], []
                 pose_pub.publish(pose)
                 requests += rss_start is not None
                 next_request += 1.0 / args.request_rate
@@ -147,15 +155,42 @@ def main():
               "age_at_grasp_ms": {"p50": float(np.percentile(ages, 50) * 1e3) if ages else None,
                                   "max": float(max(ages) * 1e3) if ages else None},
               "rss_after_warmup_mb": rss_start, "rss_end_mb": rss_end, "rss_growth_mb": rss_end - rss_start,
-              "node_peak_rss_mb": hwm, "time_budget_s": args.time_budget,
+              "node_peak_rss_mb": hwm, "warmup_s": args.warmup, "time_budget_s": args.time_budget,
               "transport": "default" if args.default_transport else "fastdds_large_images.xml",
               "image": "640x480 16UC1",
               "commit": commit}
     report["pass"] = bool(report["refused"] == 0 and sum(counts.values()) >= requests - 1
                           and report["rss_growth_mb"] <= 10.0)
     print(json.dumps(report, indent=2))
+    report["rss_trace_mb"] = [[round(t, 1), round(m, 2)] for t, m in trace]
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    if args.png:
+        plot(report, [a - start for a in arrivals], ages, args.png)
+
+
+def plot(report: dict, arrivals, ages, path) -> None:
+    """Two panels: each grasp's image age against the limit, and the node's RSS with the warm-up's end."""
+    import matplotlib.pyplot as plt
+
+    from grasp_planner.plotting import save_figure
+
+    fig, (a, b) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)
+    a.plot(arrivals, np.asarray(ages) * 1e3, ".", ms=3, label="age of the grasp's image when the grasp arrives")
+    a.axhline(report["max_age_s"] * 1e3, color="r", ls="--", label="limit")
+    a.set_ylabel("ms")
+    a.set_ylim(0, max(report["max_age_s"] * 1.5e3, max(ages, default=0) * 1.1e3))
+    a.set_title(f"{report['image_rate_hz']:.0f} Hz images, {report['request_rate_hz']:.0f} Hz requests: "
+                f"{report['grasps']} grasps for {report['requests']} requests, {report['refused']} refused")
+    a.legend(loc="upper left", fontsize=8)
+    t, m = np.array(report["rss_trace_mb"]).T
+    b.plot(t, m, "-", label="node RSS")
+    b.axvline(report["warmup_s"], color="grey", ls=":", label="end of warm-up")
+    b.set_xlabel("s since the stream began")
+    b.set_ylabel("MB")
+    b.set_title(f"RSS growth after the warm-up: {report['rss_growth_mb']:+.1f} MB")
+    b.legend(loc="lower right", fontsize=8)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

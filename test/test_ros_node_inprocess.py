@@ -18,12 +18,12 @@ PlanGrasp = pytest.importorskip("grasp_planner_interfaces.action",
 
 from geometry_msgs.msg import PoseStamped  # noqa: E402
 from rclpy.action import ActionClient  # noqa: E402
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
 
 from grasp_planner.perception.scenes import bundled_scene_paths, load_scene  # noqa: E402
 from grasp_planner.ros import conversions as conv  # noqa: E402
+from grasp_planner.ros.executor import PlannerExecutor  # noqa: E402
 from grasp_planner.ros.server import LATEST  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
@@ -46,10 +46,10 @@ def context(ros_env):
 
 
 class Spinning:
-    """Nodes spun by a multi-threaded executor in a background thread until ``close``."""
+    """Nodes spun by the node's own multi-threaded executor in a background thread until ``close``."""
 
     def __init__(self, context, *nodes):
-        self.executor = MultiThreadedExecutor(num_threads=4, context=context)
+        self.executor = PlannerExecutor(num_threads=4, context=context)
         for n in nodes:
             self.executor.add_node(n)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)

@@ -32,9 +32,11 @@ class GraspPlannerNode(Node):
 
 def spin_until_shutdown(node, threads: int = 4) -> None:
     """Spin ``node`` on a multi-threaded executor (cancels arrive mid-goal) until Ctrl-C or shutdown."""
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.executors import ExternalShutdownException
 
-    executor = MultiThreadedExecutor(num_threads=threads)
+    from grasp_planner.ros.executor import PlannerExecutor
+
+    executor = PlannerExecutor(num_threads=threads)
     executor.add_node(node)
     try:
         executor.spin()

@@ -94,7 +94,7 @@ def test_a_value_of_the_wrong_type_is_refused_naming_the_key(kind, tmp_path, tex
     ("sim", "friction: ", "frictoin: ", ["'frictoin'", "did you mean 'friction'"]),
     ("sim", "friction: ", "friction: -", ["'physics.friction' must be >= 0"]),
     ("table_world", "squeeze_rad: 0.5", "squeeze_rad: tight", ["'grip.squeeze_rad'", "a number"]),
-    ("table_world", "table_blocks_fingers: false", "table_blocks_fingers: \"no\"", ["'grip.table_blocks_fingers'"]),
+    ("table_world", "table_blocks_fingers: true", "table_blocks_fingers: \"no\"", ["'grip.table_blocks_fingers'"]),
     ("table_world", "count: 4 ", "count: 2.5 ", ["'trials.count'", "an integer"]),
 ])
 def test_the_simulators_configs_are_read_by_the_same_strict_reader(kind, tmp_path, old, new, words):

@@ -140,9 +140,10 @@ def test_with_table_blocks_fingers_a_phalanx_stopped_by_the_table_hands_over_and
     T = np.eye(4)
     T[:3, :3] = np.diag([1.0, -1.0, -1.0])
     T[:3, 3] = [*scene.target.T_table_obj[:2, 3], open_hand_reach() + 0.005]
-    stopped, _ = TableGraspSimulator(scene, SIM, WORLD).close_only(T)
+    pushing = WORLD.replace(grip=dataclasses.replace(WORLD.grip, table_blocks_fingers=False))
+    stopped, _ = TableGraspSimulator(scene, SIM, pushing).close_only(T)
     curling = WORLD.replace(grip=dataclasses.replace(WORLD.grip, table_blocks_fingers=True))
     handed_over, _ = TableGraspSimulator(scene, SIM, curling).close_only(T)
-    assert not WORLD.grip.table_blocks_fingers          # the committed store's rule
-    assert stopped.fingers_touching == 0                # the fingers stay on the table
+    assert WORLD.grip.table_blocks_fingers              # the shipped world's rule (datasets/labels)
+    assert stopped.fingers_touching == 0                # the earlier rule: the fingers stay on the table
     assert handed_over.fingers_touching == 3            # the distal phalanges curl on, onto the box

@@ -87,19 +87,22 @@ def test_the_cli_refuses_a_second_seed_in_one_line(store):
 
 
 def test_a_store_made_before_a_setting_was_added_stays_appendable_and_the_new_value_is_refused(store, tmp_path):
-    # grip.table_blocks_fingers came after the committed store; its default (false) is how that store was labelled
+    # grip.table_blocks_fingers came after the first stores: a manifest without it was labelled with its default,
+    # false (datasets/labels_table_stops_fingers); the shipped world now says true
     manifest = ls.read_manifest(store)
     older = json.loads(json.dumps(manifest))
     del older["configs"]["table_world"]["grip"]["table_blocks_fingers"]
     older["config_hash"] = "made-by-older-code"
     ls.write_manifest(store, older)
     try:
-        grow_store(store, 1, seed=0, workers=1, grasps=3, batch_size=1, append=True, progress=False)
         text = (Path(__file__).parent.parent / "config" / "table_world.yaml").read_text()
-        other = tmp_path / "table_world.yaml"
-        other.write_text(text.replace("table_blocks_fingers: false", "table_blocks_fingers: true"))
+        assert "table_blocks_fingers: true" in text
+        earlier = tmp_path / "table_world.yaml"
+        earlier.write_text(text.replace("table_blocks_fingers: true", "table_blocks_fingers: false"))
+        grow_store(store, 1, seed=0, workers=1, grasps=3, batch_size=1, append=True, progress=False,
+                   world_config_path=earlier)
         with pytest.raises(ls.StoreError, match="differ"):
-            grow_store(store, 1, seed=0, workers=1, grasps=3, append=True, progress=False, world_config_path=other)
+            grow_store(store, 1, seed=0, workers=1, grasps=3, append=True, progress=False)
     finally:
         current = ls.read_manifest(store)
         current["config_hash"] = manifest["config_hash"]

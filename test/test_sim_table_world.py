@@ -61,20 +61,28 @@ def _lowest_box_point(T, q) -> float:
     return float((corners + mats[:, None, :3, 3])[..., 2].min())
 
 
-def test_a_finger_closing_towards_the_table_stops_on_it(cylinder_scene):
+def test_a_finger_closing_towards_the_table_stops_on_it_and_with_the_linkage_rule_curls_on(cylinder_scene):
     # top-down far from the cylinder, palm low enough that the closing fingers sweep into the table
+    import dataclasses
+
     T = np.eye(4)
     T[:3, :3] = np.diag([1.0, -1.0, -1.0])
     T[:3, 3] = [0.3, 0.0, 0.11]
-    closing, table_touched = TableGraspSimulator(cylinder_scene, SIM, WORLD).close_only(T)
-    assert table_touched
-    lowest = _lowest_box_point(T, closing.q_hand)
+    rules = {flag: WORLD.replace(grip=dataclasses.replace(WORLD.grip, table_blocks_fingers=flag))
+             for flag in (False, True)}
+    pushing, table_touched = TableGraspSimulator(cylinder_scene, SIM, rules[False]).close_only(T)
+    assert table_touched                                  # the earlier rule: the fingers end pressed on the table
+    lowest = _lowest_box_point(T, pushing.q_hand)
     assert lowest > -0.004  # on the top (within the padding), not through it
     mats, links = closing_sweep()  # unhindered, the closing fingers would sweep well below the top
     signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
     corners = np.einsum("nij,nkj->nki", mats[:, :3, :3], signs[None] * kin.BOX_HALF_EXTENTS[links][:, None])
     swept = ((corners + mats[:, None, :3, 3]) @ T[:3, :3].T + T[:3, 3])[..., 2].min()
     assert swept < lowest - 0.01
+    curling, _ = TableGraspSimulator(cylinder_scene, SIM, rules[True]).close_only(T)
+    assert _lowest_box_point(T, curling.q_hand) > lowest  # stopped by the table, the next phalanges take over
+    distal = [i for i, name in enumerate(kin.JOINT_NAMES) if name.endswith("_joint_3")]
+    assert np.all(curling.q_hand[distal] > pushing.q_hand[distal] + 0.5)
 
 
 def test_a_grasp_reaching_the_object_only_below_the_table_is_not_qualified():

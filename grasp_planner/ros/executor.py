@@ -6,7 +6,8 @@ a worker starts that Task the spin finds it again, submits it again and never wa
 GIL the workers start late, so the spin thread turns at 100% of a core and starves the plan: under a 30 Hz
 camera stream, stages of a 50 ms plan took up to 1.8 s (benchmarks/bench_streams.py: 28 of 150 requests BUSY).
 Upstream fixed it after kilted (ros2/rclpy#1452, fixed by #1547 in rclpy 10.0.4). Here each Task is submitted
-once, and the spin thread gives the workers the GIL until the Task it handed over has started.
+once (again only once its worker has returned: a coroutine that awaited resumes), and the spin thread gives the
+workers the GIL until the Task it handed over has started.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class PlannerExecutor(MultiThreadedExecutor):
 
     def __init__(self, num_threads: int = 4, context=None):
         super().__init__(num_threads=num_threads, context=context)
-        self._queued = []      # Tasks submitted to the pool and not done yet
+        self._queued = {}      # Task -> its pool future, for Tasks submitted and not done yet
         self.submitted = 0     # how many Tasks went to the pool (the tests count them)
 
     def _spin_once_impl(self, timeout_sec=None, wait_condition=lambda: False) -> None:
@@ -32,14 +33,14 @@ class PlannerExecutor(MultiThreadedExecutor):
             task, _, _ = self.wait_for_ready_callbacks(timeout_sec, None, wait_condition)
         except (ExternalShutdownException, ShutdownException, TimeoutException, ConditionReachedException):
             return
-        finished = [t for t in self._queued if t.done()]
-        self._queued = [t for t in self._queued if not t.done()]
-        for t in finished:
+        for t in [t for t in self._queued if t.done()]:
+            del self._queued[t]
             t.result()                      # raise what a callback raised, as rclpy does
-        if any(t is task for t in self._queued):
-            return self._hand_over(task)    # queued already: let a worker take it rather than resubmit
-        self._executor.submit(task)
-        self._queued.append(task)
+        run = self._queued.get(task)
+        if run is not None and not run.done():
+            return self._hand_over(task)    # queued or running: let a worker take it rather than resubmit
+        # new, or a coroutine that awaited and must be resumed: (re)submit
+        self._queued[task] = self._executor.submit(task)
         self.submitted += 1
         self._hand_over(task)
 

@@ -12,6 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# property tests draw the same examples on every run, as everything else here is seeded; a draw that once
+# found a bug is kept as its own test (test_hand_closing.py)
+settings.register_profile("seeded", derandomize=True)
+settings.load_profile("seeded")
 
 #: the scene seed of the planning tests' top-down view
 SCENE_SEED = 1234

@@ -97,7 +97,9 @@ def _close_stage(obj, q: np.ndarray, finger: str, stage: int) -> bool:
             return True
         if q[j] >= upper[j]:
             return False
-        q[j] = min(q[j] + max(np.min(gaps / reach), 1e-5), upper[j])
+        # conservative advancement: no link point moves more than its gap less half the tolerance, so the
+        # phalanx ends within the tolerance yet never touches (a full gap / reach step can land on contact)
+        q[j] = min(q[j] + max(np.min((gaps - 0.5 * CONTACT_TOLERANCE) / reach), 1e-5), upper[j])
     return True
 
 

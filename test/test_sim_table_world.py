@@ -98,6 +98,22 @@ def test_a_grasp_reaching_the_object_only_below_the_table_is_not_qualified():
     assert not sampler.qualifies(T)
 
 
+def test_with_qualify_past_table_a_finger_may_meet_the_table_before_the_target():
+    # the same top-down pose over a small flat object: its fingers meet the table first; with the linkage rule
+    # they curl on, so the pose is worth simulating (grip.qualify_past_table)
+    flat = trimesh.creation.box((0.03, 0.03, 0.01))
+    scene = _upright(flat)
+    T = np.eye(4)
+    T[:3, :3] = np.diag([1.0, -1.0, -1.0])
+    T[:3, 3] = [0.0, 0.0, 0.118]
+    strict, past = TableQualifiedSampler(scene, SIM), TableQualifiedSampler(scene, SIM, past_table=True)
+    assert not strict.qualifies(T) and past.qualifies(T)
+    T[:3, 3] = [0.0, 0.0, 0.09]                 # the open fingertips in the table: refused either way
+    assert not strict.qualifies(T) and not past.qualifies(T)
+    T[:3, 3] = [0.2, 0.0, 0.118]                # beside the object: the closing sweeps nothing, refused either way
+    assert not strict.qualifies(T) and not past.qualifies(T)
+
+
 def test_sampled_table_poses_approach_from_above_and_clear_the_table(cylinder_scene):
     sampler = TableQualifiedSampler(cylinder_scene, SIM)
     poses = np.concatenate([sampler.propose("uniform", np.random.default_rng(0), 4),

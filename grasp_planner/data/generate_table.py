@@ -94,7 +94,7 @@ def label_table_object(task: TableTask) -> TableResult:
             scene = place_scene(target.vertices, target.faces, rng_scene, world, sim_config,
                                 neighbours=[(m.vertices, m.faces) for _, m in neighbours])
             timings["scene"] = time.perf_counter() - t0
-            sampler = TableQualifiedSampler(scene, sim_config, mix)
+            sampler = TableQualifiedSampler(scene, sim_config, mix, world.grip.qualify_past_table)
             simulator = TableGraspSimulator(scene, sim_config, world)
             n_uniform, n_approach, n_local = mix.counts(task.grasps)
             records = []

@@ -75,12 +75,16 @@ def _scene_geometry(bodies) -> ObjectGeometry | None:
 class TableQualifiedSampler(QualifiedSampler):
     """Qualified poses ``T_table_hand`` on a settled table scene."""
 
-    def __init__(self, scene: TableScene, config: SimConfig | None = None, mix: ProposalMix | None = None):
+    def __init__(self, scene: TableScene, config: SimConfig | None = None, mix: ProposalMix | None = None,
+                 past_table: bool = False):
+        """``past_table``: a finger may meet the table before the target (with the linkage rule it curls on,
+        table_world.yaml ``grip.qualify_past_table``); else some finger must reach the target first."""
         target = scene.target
         vertices = np.asarray(target.vertices, float) @ target.T_table_obj[:3, :3].T + target.T_table_obj[:3, 3]
         super().__init__(vertices, target.faces, config)
         self.scene = scene
         self.mix = mix or ProposalMix()
+        self.past_table = bool(past_table)
         self.vertices_table = vertices
         self.com = vertices.mean(axis=0)
         self.neighbours = _scene_geometry(scene.neighbours)
@@ -107,7 +111,7 @@ class TableQualifiedSampler(QualifiedSampler):
         return any(box.withinDistance(self.neighbours.geometry, clearance) for box in boxes.geometries)
 
     def _closes_on_object(self, T: np.ndarray) -> bool:
-        return super()._closes_on_object(T) and self.reaches_before_table(T)
+        return super()._closes_on_object(T) and (self.past_table or self.reaches_before_table(T))
 
     def reaches_before_table(self, T: np.ndarray) -> bool:
         """Some finger's empty closing sweep touches the target before any of its boxes dips below the table."""
@@ -130,7 +134,8 @@ class TableQualifiedSampler(QualifiedSampler):
             boxes.place_links(np.empty(0), [])
 
     def qualifies(self, T: np.ndarray) -> bool:
-        """One pose alone: from above, open hand clear of everything, closing reaches the target first."""
+        """One pose alone: from above, open hand clear of everything, closing reaches the target (first,
+        unless ``past_table``)."""
         if T[2, 2] > 1e-9 or self._blocked(T):
             return False
         return self._open_hand_state(T) == "clear" and self._closes_on_object(T)

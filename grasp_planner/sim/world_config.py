@@ -25,6 +25,7 @@ class TableConfig:
 class GripConfig:
     squeeze_rad: float
     table_blocks_fingers: bool = False
+    qualify_past_table: bool = False   # added later: stores without the key qualified poses the earlier way
 
 
 @dataclass(frozen=True)

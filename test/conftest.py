@@ -68,3 +68,14 @@ def ros_env(request):
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture
+def context(ros_env):
+    """A fresh rclpy Context per test (as rclpy's own tests do), on the module's DDS domain; shut down after."""
+    import rclpy
+
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    yield ctx
+    rclpy.try_shutdown(context=ctx)

@@ -37,14 +37,6 @@ def scene():
     return load_scene([p for p in bundled_scene_paths() if "tilt30" in p.name][0])
 
 
-@pytest.fixture
-def context(ros_env):
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx)
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
-
-
 class Spinning:
     """Nodes spun by the node's own multi-threaded executor in a background thread until ``close``."""
 

@@ -1,4 +1,6 @@
 """The table-top world, specified on real Klamp't: resting, closing on the table, qualification, labels."""
+import dataclasses
+
 import numpy as np
 import pytest
 import trimesh
@@ -54,6 +56,11 @@ def test_neighbours_rest_on_the_table_at_a_gap_from_the_target():
     assert 0.035 + 0.02 - 0.01 < gap < 0.035 + 0.028 + 0.06 + 0.01  # bounding circles + the 2-6 cm gap
 
 
+def _closing_rule(table_blocks_fingers: bool) -> TableWorldConfig:
+    """The shipped world with one closing rule: the table stops a phalanx (False) or it hands over (True)."""
+    return WORLD.replace(grip=dataclasses.replace(WORLD.grip, table_blocks_fingers=table_blocks_fingers))
+
+
 def _lowest_box_point(T, q) -> float:
     mats = kin.box_matrices(T, q)
     signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
@@ -63,14 +70,10 @@ def _lowest_box_point(T, q) -> float:
 
 def test_a_finger_closing_towards_the_table_stops_on_it_and_with_the_linkage_rule_curls_on(cylinder_scene):
     # top-down far from the cylinder, palm low enough that the closing fingers sweep into the table
-    import dataclasses
-
     T = np.eye(4)
     T[:3, :3] = np.diag([1.0, -1.0, -1.0])
     T[:3, 3] = [0.3, 0.0, 0.11]
-    rules = {flag: WORLD.replace(grip=dataclasses.replace(WORLD.grip, table_blocks_fingers=flag))
-             for flag in (False, True)}
-    pushing, table_touched = TableGraspSimulator(cylinder_scene, SIM, rules[False]).close_only(T)
+    pushing, table_touched = TableGraspSimulator(cylinder_scene, SIM, _closing_rule(False)).close_only(T)
     assert table_touched                                  # the earlier rule: the fingers end pressed on the table
     lowest = _lowest_box_point(T, pushing.q_hand)
     assert lowest > -0.004  # on the top (within the padding), not through it
@@ -79,7 +82,7 @@ def test_a_finger_closing_towards_the_table_stops_on_it_and_with_the_linkage_rul
     corners = np.einsum("nij,nkj->nki", mats[:, :3, :3], signs[None] * kin.BOX_HALF_EXTENTS[links][:, None])
     swept = ((corners + mats[:, None, :3, 3]) @ T[:3, :3].T + T[:3, 3])[..., 2].min()
     assert swept < lowest - 0.01
-    curling, _ = TableGraspSimulator(cylinder_scene, SIM, rules[True]).close_only(T)
+    curling, _ = TableGraspSimulator(cylinder_scene, SIM, _closing_rule(True)).close_only(T)
     assert _lowest_box_point(T, curling.q_hand) > lowest  # stopped by the table, the next phalanges take over
     distal = [i for i, name in enumerate(kin.JOINT_NAMES) if name.endswith("_joint_3")]
     assert np.all(curling.q_hand[distal] > pushing.q_hand[distal] + 0.5)
@@ -157,17 +160,14 @@ def test_a_start_with_the_open_hand_in_the_table_fails_without_simulating(cylind
 
 def test_with_table_blocks_fingers_a_phalanx_stopped_by_the_table_hands_over_and_the_fingers_reach_the_box():
     # top-down over a 5 cm box, the open fingertips 5 mm above the table: closing swings them down onto it
-    import dataclasses
     from grasp_planner.planning.heuristic import open_hand_reach
 
     scene = _upright(trimesh.creation.box((0.06, 0.04, 0.05)))
     T = np.eye(4)
     T[:3, :3] = np.diag([1.0, -1.0, -1.0])
     T[:3, 3] = [*scene.target.T_table_obj[:2, 3], open_hand_reach() + 0.005]
-    pushing = WORLD.replace(grip=dataclasses.replace(WORLD.grip, table_blocks_fingers=False))
-    stopped, _ = TableGraspSimulator(scene, SIM, pushing).close_only(T)
-    curling = WORLD.replace(grip=dataclasses.replace(WORLD.grip, table_blocks_fingers=True))
-    handed_over, _ = TableGraspSimulator(scene, SIM, curling).close_only(T)
+    stopped, _ = TableGraspSimulator(scene, SIM, _closing_rule(False)).close_only(T)
+    handed_over, _ = TableGraspSimulator(scene, SIM, _closing_rule(True)).close_only(T)
     assert WORLD.grip.table_blocks_fingers              # the shipped world's rule (datasets/labels)
     assert stopped.fingers_touching == 0                # the earlier rule: the fingers stay on the table
     assert handed_over.fingers_touching == 3            # the distal phalanges curl on, onto the box

@@ -57,8 +57,10 @@ def test_neighbours_rest_on_the_table_at_a_gap_from_the_target():
 
 
 def _closing_rule(table_blocks_fingers: bool) -> TableWorldConfig:
-    """The shipped world with one closing rule: the table stops a phalanx (False) or it hands over (True)."""
-    return WORLD.replace(grip=dataclasses.replace(WORLD.grip, table_blocks_fingers=table_blocks_fingers))
+    """The staged finger model (the stores' up to 2026-12-03, with their 2 ms step and gains) with one of its
+    table rules: the table stops a phalanx (False) or it hands over (True)."""
+    return WORLD.replace(grip=dataclasses.replace(WORLD.grip, table_blocks_fingers=table_blocks_fingers,
+                                                  finger_model="staged", sim_dt_s=0.002, pid_kp=2.0, pid_kd=0.002))
 
 
 def _lowest_box_point(T, q) -> float:
@@ -168,6 +170,35 @@ def test_with_table_blocks_fingers_a_phalanx_stopped_by_the_table_hands_over_and
     T[:3, 3] = [*scene.target.T_table_obj[:2, 3], open_hand_reach() + 0.005]
     stopped, _ = TableGraspSimulator(scene, SIM, _closing_rule(False)).close_only(T)
     handed_over, _ = TableGraspSimulator(scene, SIM, _closing_rule(True)).close_only(T)
-    assert WORLD.grip.table_blocks_fingers              # the shipped world's rule (datasets/labels)
+    assert WORLD.grip.table_blocks_fingers              # the staged model's rule in the shipped world
     assert stopped.fingers_touching == 0                # the earlier rule: the fingers stay on the table
     assert handed_over.fingers_touching == 3            # the distal phalanges curl on, onto the box
+
+
+def test_servo_fingers_lift_the_issue_box_from_above_where_the_staged_rule_drops_it():
+    # issue 17's 6 x 4 x 8 cm box standing on the table, the top-down heuristic's grasps (palm above the top)
+    from grasp_planner.planning.heuristic import top_down_grasp
+
+    scene = _upright(trimesh.creation.box((0.06, 0.04, 0.08)))
+    T = scene.target.T_table_obj
+    points = scene.target.vertices @ T[:3, :3].T + T[:3, 3]
+    poses = [top_down_grasp(points, np.array([0.0, 0.0, 1.0]), np.random.default_rng(k), table_height=0.0)
+             for k in range(4)]
+    servo = TableGraspSimulator(scene, SIM, WORLD)
+    staged = TableGraspSimulator(scene, SIM, _closing_rule(True))
+    lifted_servo = [servo.trial(P, np.random.default_rng(10 + k)).lifted for k, P in enumerate(poses)]
+    lifted_staged = [staged.trial(P, np.random.default_rng(10 + k)).lifted for k, P in enumerate(poses)]
+    assert WORLD.grip.finger_model == "servo"           # the shipped world (docs/table_world.md)
+    assert sum(lifted_servo) >= 3                       # the servo fingers keep pressing while the hand lifts
+    assert sum(lifted_staged) <= 1                      # locked at the contact angle, the box stays on the table
+
+
+def test_a_finger_model_that_does_not_exist_is_a_config_error_naming_file_and_key(tmp_path):
+    from grasp_planner.config_schema import ConfigError
+    from grasp_planner.resources import resource_path
+
+    text = resource_path("config", "table_world.yaml").read_text().replace("finger_model: servo", "finger_model: magic")
+    path = tmp_path / "table_world.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"table_world\.yaml.*grip\.finger_model.*magic"):
+        TableWorldConfig.load(path)

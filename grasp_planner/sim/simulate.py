@@ -236,6 +236,10 @@ class GraspSimulator:
         palm.setObjectTransform(R.T.reshape(-1).tolist(), (self._palm_t + R @ offset_hand).tolist())
         palm.setVelocity([0.0, 0.0, 0.0], (R @ velocity_hand).tolist())
 
+    def _advance(self, sim, duration: float) -> None:
+        """Simulate ``duration`` s with the finger commands as they are (the table world's servo re-targets)."""
+        sim.simulate(duration)
+
     def _blocking_ids(self) -> list:
         """Bodies besides the object whose contact stops a phalanx (none in the floating world)."""
         return []
@@ -334,7 +338,7 @@ class GraspSimulator:
                 middle = 2.0 * np.pi * (i + 0.5) / steps
                 velocity = amplitude * np.pi / cfg.duration_s * np.sin(middle)
                 self._set_palm(palm, amplitude * (1.0 - np.cos(phase)) / 2.0, velocity)
-                sim.simulate(dt)
+                self._advance(sim, dt)
             self._set_palm(palm, np.zeros(3), np.zeros(3))
             done = k + 1
             held = held and self.config.hand_box.holds(self._com(sim), reference)
@@ -342,7 +346,7 @@ class GraspSimulator:
                 held_after_first = held
             if early_exit and not held:
                 return held, held_after_first, done
-        sim.simulate(cfg.settle_s)
+        self._advance(sim, cfg.settle_s)
         held = held and self.config.hand_box.holds(self._com(sim), reference)
         return held, held_after_first, done
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,7 @@ from grasp_planner.sim.config import SimConfig
 from grasp_planner.sim.labels import GraspLabel
 from grasp_planner.sim.mass import object_mass_properties
 from grasp_planner.sim.quiet import silenced_output
-from grasp_planner.sim.simulate import PALM_LINK_INDEX, GraspSimulator, check_mesh, check_pose
+from grasp_planner.sim.simulate import PALM_LINK_INDEX, ClosingResult, GraspSimulator, check_mesh, check_pose
 from grasp_planner.sim.world_config import TableWorldConfig
 
 
@@ -274,7 +275,10 @@ class TableGraspSimulator(GraspSimulator):
         target = scene.target
         world = world if world is not None else TableWorldConfig.load()
         config = config if config is not None else SimConfig.load()
-        config = config.replace(closing=dataclasses.replace(config.closing, squeeze_rad=world.grip.squeeze_rad))
+        grip = world.grip
+        config = config.replace(closing=dataclasses.replace(config.closing, squeeze_rad=grip.squeeze_rad),
+                                physics=dataclasses.replace(config.physics, sim_dt_s=grip.sim_dt_s),
+                                hand=dataclasses.replace(config.hand, pid_kp=grip.pid_kp, pid_kd=grip.pid_kd))
         super().__init__(target.vertices, target.faces, config, quiet)
         self.world_config = world
         self.scene = scene
@@ -303,7 +307,78 @@ class TableGraspSimulator(GraspSimulator):
         table_id = self.table.getID()
         for i in range(PALM_LINK_INDEX + 1, self.robot.numLinks()):
             sim.enableContactFeedback(self.robot.link(i).getID(), table_id)
+        self._servo_dofs = np.array([dof for finger in self._fingers() for dof in finger.dofs])
+        self._servo_target = np.asarray(self._q_start, float)[self._servo_dofs].copy()
         return sim
+
+    # --- the servo finger model (grip.finger_model: servo) ---------------------------------------------
+    @property
+    def _servo(self) -> bool:
+        return self.world_config.grip.finger_model == "servo"
+
+    def _servo_step(self, sim, dt: float) -> float:
+        """One control step of the servo fingers; returns the largest target advance (rad).
+
+        Every phalanx joint is a speed- and force-limited servo, as the 3F's fingers are (a closing speed
+        and a force setting): its target rises at ``closing.speed_rad_s`` but never leads the joint's
+        angle by more than ``grip.servo_lead_rad``, so a blocked joint presses with ``kp x lead`` and a
+        joint whose object slips closes on after it. Blocked phalanges stop where they are while the
+        others close on, which is what the underactuated linkage does.
+        """
+        dofs = self._servo_dofs
+        actual = np.asarray(sim.getActualConfig(0))[dofs]
+        speed, lead = self.config.closing.speed_rad_s, self.world_config.grip.servo_lead_rad
+        target = np.minimum(np.minimum(self._servo_target + speed * dt, actual + lead), self._upper[dofs])
+        advance = float(np.max(target - self._servo_target))
+        self._servo_target = target
+        command = np.array(self._q_start, dtype=float)
+        command[dofs] = target
+        sim.controller(0).setPIDCommand(command.tolist(), [0.0] * len(command))
+        sim.simulate(dt)
+        return advance
+
+    def _advance(self, sim, duration: float) -> None:
+        if not self._servo:
+            return super()._advance(sim, duration)
+        dt = self.config.physics.control_dt_s
+        for _ in range(max(1, int(round(duration / dt)))):
+            self._servo_step(sim, dt)
+
+    def _close(self, sim, early_exit: bool):
+        """The staged rule (GraspSimulator's) or, with ``grip.finger_model: servo``, the servo fingers closing
+        until every joint is blocked or at its limit; FAILED when the object is still moving at the end."""
+        if not self._servo:
+            return super()._close(sim, early_exit)
+        cfg, exits, dt = self.config.closing, self.config.early_exit, self.config.physics.control_dt_s
+        window = max(1, int(round(cfg.still_window_s / dt)))
+        obj_id = self.object.getID()
+        fingers = self._fingers()
+        com_start = self._com(sim)
+        history = deque([com_start], maxlen=window + 1)
+        failed, step, n_steps = False, 0, int(round(cfg.duration_s / dt))
+        for step in range(1, n_steps + 1):
+            advance = self._servo_step(sim, dt)
+            for finger in fingers:
+                finger.touched.update(j for j, link in enumerate(finger.link_ids) if sim.hadContact(link, obj_id))
+            history.append(self._com(sim))
+            if not early_exit or step < window:
+                continue
+            speed = np.linalg.norm(history[-1] - history[0]) / (dt * (len(history) - 1))
+            if not self.config.hand_box.holds(history[-1], com_start):
+                failed = True
+                break
+            settled = advance < 0.5 * cfg.speed_rad_s * dt   # every joint blocked or at its limit
+            if settled and step * dt >= exits.min_closing_s and speed < cfg.still_speed_m_s:
+                break
+        else:
+            speed = np.linalg.norm(history[-1] - history[0]) / (dt * (len(history) - 1))
+            failed = speed >= cfg.still_speed_m_s or not self.config.hand_box.holds(history[-1], com_start)
+        actual = np.asarray(sim.getActualConfig(0))
+        return ClosingResult(failed=failed, time_s=step * dt,
+                             displacement_m=float(np.linalg.norm(history[-1] - com_start)),
+                             fingers_touching=sum(1 for finger in fingers if finger.touched),
+                             contact_count=sum(len(finger.touched) for finger in fingers),
+                             q_hand=actual[self._hand_dofs])
 
     def _blocking_ids(self) -> list:
         """With ``grip.table_blocks_fingers``, a phalanx stopped by the table hands over to the next one,
@@ -330,9 +405,9 @@ class TableGraspSimulator(GraspSimulator):
             height = lift.height_m * (1.0 - np.cos(np.pi * (i + 1) / steps)) / 2.0
             speed = lift.height_m * np.pi / (2.0 * duration) * np.sin(np.pi * (i + 0.5) / steps)
             self._set_palm(palm, up_hand * height, up_hand * speed)
-            sim.simulate(dt)
+            self._advance(sim, dt)
         self._set_palm(palm, up_hand * lift.height_m, np.zeros(3))
-        sim.simulate(lift.settle_s)
+        self._advance(sim, lift.settle_s)
         self._palm_t = self._palm_t + np.array([0.0, 0.0, lift.height_m])
         com_world = np.asarray(sim.body(self.object).getTransform()[1])
         rose = com_world[2] - z_start >= lift.lifted_fraction * lift.height_m

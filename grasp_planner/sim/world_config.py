@@ -21,11 +21,22 @@ class TableConfig:
     gravity_m_s2: float
 
 
+#: how the fingers close and hold in the table world (config/table_world.yaml ``grip.finger_model``)
+FINGER_MODELS = ("staged", "servo")
+
+
 @dataclass(frozen=True)
 class GripConfig:
+    """How the hand closes and holds with gravity on. Keys added later default to what earlier stores used."""
+
     squeeze_rad: float
     table_blocks_fingers: bool = False
     qualify_past_table: bool = False   # added later: stores without the key qualified poses the earlier way
+    finger_model: str = "staged"       # staged: the floating world's rule; servo: speed- and force-limited joints
+    servo_lead_rad: float = 0.15       # servo: a joint's target leads its angle by at most this (torque kp x lead)
+    sim_dt_s: float = 0.002            # physics step and finger gains of the table world (sim.yaml's until servo)
+    pid_kp: float = 2.0
+    pid_kd: float = 0.002
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,11 @@ class TableWorldConfig:
         check_non_negative(config, source)
         if config.trials.count < 1 or config.lift.speed_m_s <= 0:
             raise ConfigError(f"{source}: need trials.count >= 1 and lift.speed_m_s > 0")
+        if config.grip.finger_model not in FINGER_MODELS:
+            raise ConfigError(f"{source}: 'grip.finger_model' must be one of {', '.join(FINGER_MODELS)}, "
+                              f"got {config.grip.finger_model!r}")
+        if config.grip.sim_dt_s <= 0:
+            raise ConfigError(f"{source}: 'grip.sim_dt_s' must be > 0, got {config.grip.sim_dt_s!r}")
         return config
 
     @classmethod

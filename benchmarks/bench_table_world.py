@@ -88,7 +88,7 @@ def main() -> None:
                         for T in sampler.propose("uniform", rng, args.poses):
                             labels.append(simulator.label_repeated(T, rng))
                         return labels
-                    n_u, n_a, _, n_l = sampler.mix.counts(args.poses)
+                    n_u, n_a, n_l = sampler.mix.counts(args.poses)
                     for kind, n in (("uniform", n_u), ("approach", n_a)):
                         labels += [simulator.label_repeated(T, rng) for T in sampler.propose(kind, rng, n)]
                     robust = [o for o in labels if o.label == GraspLabel.ROBUST]

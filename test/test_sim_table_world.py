@@ -202,17 +202,3 @@ def test_a_finger_model_that_does_not_exist_is_a_config_error_naming_file_and_ke
     path.write_text(text)
     with pytest.raises(ConfigError, match=r"table_world\.yaml.*grip\.finger_model.*magic"):
         TableWorldConfig.load(path)
-
-
-def test_topdown_proposals_come_straight_down_over_the_target_and_are_qualified(cylinder_scene):
-    from grasp_planner.sim.table_qualify import STORE_MIX
-
-    sampler = TableQualifiedSampler(cylinder_scene, SIM, past_table=True)
-    poses = sampler.propose("topdown", np.random.default_rng(0), 4)
-    top = float((cylinder_scene.target.vertices @ cylinder_scene.target.T_table_obj[:3, :3].T)[:, 2].max()
-                + cylinder_scene.target.T_table_obj[2, 3])
-    assert len(poses) == 4 and all(sampler.qualifies(P) for P in poses)
-    assert np.allclose(poses[:, :3, 2], [0.0, 0.0, -1.0])                      # approach straight down
-    assert np.all(np.linalg.norm(poses[:, :2, 3] - cylinder_scene.target.T_table_obj[:2, 3], axis=1) <= 0.0101)
-    assert np.all(poses[:, 2, 3] > top)                                       # palm above the top
-    assert sum(STORE_MIX.counts(50)) == 50 and STORE_MIX.counts(50)[2] > 0    # new stores draw them

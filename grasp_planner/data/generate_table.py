@@ -21,7 +21,7 @@ from grasp_planner.data.objects import procedural_object
 
 #: neighbour meshes are procedural objects from an index range no target uses
 NEIGHBOUR_INDEX_BASE = 1_000_000
-PROPOSAL_CODES = {"uniform": 0, "approach": 1, "local": 2, "topdown": 3}
+PROPOSAL_CODES = {"uniform": 0, "approach": 1, "local": 2}
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,9 @@ def label_table_object(task: TableTask) -> TableResult:
             timings["scene"] = time.perf_counter() - t0
             sampler = TableQualifiedSampler(scene, sim_config, mix, world.grip.qualify_past_table)
             simulator = TableGraspSimulator(scene, sim_config, world)
-            n_uniform, n_approach, n_topdown, n_local = mix.counts(task.grasps)
+            n_uniform, n_approach, n_local = mix.counts(task.grasps)
             records = []
-            for kind, n in (("uniform", n_uniform), ("approach", n_approach), ("topdown", n_topdown)):
+            for kind, n in (("uniform", n_uniform), ("approach", n_approach)):
                 t0 = time.perf_counter()
                 poses = sampler.propose(kind, rng_qualify, n)
                 timings["qualify"] += time.perf_counter() - t0
@@ -170,12 +170,12 @@ class GrowSummary:
 def run_configs(sim_config_path=None, world_config_path=None, grasps: int = 50, mix=None) -> dict:
     """The configs a store is made with, as plain dicts, and their hash."""
     from grasp_planner.sim.config import SimConfig
-    from grasp_planner.sim.table_qualify import STORE_MIX
+    from grasp_planner.sim.table_qualify import ProposalMix
     from grasp_planner.sim.world_config import TableWorldConfig, config_hash
 
     configs = {"sim": SimConfig.load(sim_config_path).to_dict(),
                "table_world": TableWorldConfig.load(world_config_path).to_dict(),
-               "proposals": asdict(mix or STORE_MIX), "grasps_per_object": int(grasps)}
+               "proposals": asdict(mix or ProposalMix()), "grasps_per_object": int(grasps)}
     return {"configs": configs, "config_hash": config_hash(configs)}
 
 

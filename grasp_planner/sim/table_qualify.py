@@ -32,17 +32,13 @@ from grasp_planner.sim.config import SimConfig
 from grasp_planner.sim.qualify import QualifiedSampler
 from grasp_planner.sim.table_world import TableScene, perturb_pose
 
-PROPOSALS = ("uniform", "approach", "topdown", "local")
+PROPOSALS = ("uniform", "approach", "local")
 _SIGNS = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
 
 
 @dataclass(frozen=True)
 class ProposalMix:
-    """Shares of an object's poses by proposal kind; ``local`` falls back to ``approach`` with no robust pose.
-
-    The field defaults are the mix of the stores written before ``topdown`` existed (so their manifests
-    read back unchanged); new stores use :data:`STORE_MIX`.
-    """
+    """Shares of an object's poses by proposal kind; ``local`` falls back to ``approach`` with no robust pose."""
 
     uniform: float = 0.3
     approach: float = 0.5
@@ -50,20 +46,11 @@ class ProposalMix:
     max_tilt_deg: float = 90.0       # approach axes within this angle of straight down (90: side grasps)
     local_position_m: float = 0.015
     local_angle_deg: float = 10.0
-    topdown: float = 0.0             # the top-down heuristic's rule (planning/heuristic.py), where table grasps hold
 
-    def counts(self, n: int) -> tuple[int, int, int, int]:
-        """Poses per kind out of ``n``: (uniform, approach, topdown, local)."""
+    def counts(self, n: int) -> tuple[int, int, int]:
         uniform = int(round(n * self.uniform))
-        topdown = int(round(n * self.topdown))
         local = int(round(n * self.local))
-        return uniform, n - uniform - topdown - local, topdown, local
-
-
-#: the mix of stores written since 2026-12-03: 15% top-down proposals (on the four primitives of
-#: benchmarks/table_grip_check.py that rule holds 57% of the time with the servo fingers, where the
-#: store's other kinds yield 1.5% robust poses)
-STORE_MIX = ProposalMix(uniform=0.3, approach=0.35, topdown=0.15, local=0.2)
+        return uniform, n - uniform - local, local
 
 
 def _box_corners(mats: np.ndarray, links: np.ndarray) -> np.ndarray:
@@ -96,7 +83,7 @@ class TableQualifiedSampler(QualifiedSampler):
         vertices = np.asarray(target.vertices, float) @ target.T_table_obj[:3, :3].T + target.T_table_obj[:3, 3]
         super().__init__(vertices, target.faces, config)
         self.scene = scene
-        self.mix = mix or STORE_MIX
+        self.mix = mix or ProposalMix()
         self.past_table = bool(past_table)
         self.vertices_table = vertices
         self.com = vertices.mean(axis=0)
@@ -188,13 +175,6 @@ class TableQualifiedSampler(QualifiedSampler):
         T[:3, 3] = target - depth * R[:, 2]
         return T[None] if self.qualifies(T) else np.empty((0, 4, 4))
 
-    def topdown(self, rng: np.random.Generator) -> np.ndarray:
-        """One pose by the top-down heuristic's rule on the target's points (palm 1-3.5 cm above its top,
-        centred within 1 cm, random yaw, open fingertips clear of the table), if qualified. ``(0 or 1, 4, 4)``."""
-        from grasp_planner.planning.heuristic import top_down_grasp
-        T = top_down_grasp(self.vertices_table, np.array([0.0, 0.0, 1.0]), rng, table_height=0.0)
-        return T[None] if self.qualifies(T) else np.empty((0, 4, 4))
-
     def local(self, around: np.ndarray, rng: np.random.Generator, attempts: int = 20) -> np.ndarray | None:
         """A qualified pose within ``local_position_m`` / ``local_angle_deg`` of ``around`` (None if none found)."""
         for _ in range(attempts):
@@ -204,9 +184,8 @@ class TableQualifiedSampler(QualifiedSampler):
         return None
 
     def propose(self, kind: str, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Up to ``n`` qualified poses of ``uniform``, ``approach`` or ``topdown`` kind (bounded by
-        max_slides_per_pose)."""
-        draw = {"uniform": self.slide, "approach": self.approach, "topdown": self.topdown}[kind]
+        """Up to ``n`` qualified poses of ``uniform`` or ``approach`` kind (bounded by max_slides_per_pose)."""
+        draw = self.slide if kind == "uniform" else self.approach
         poses, count = [], 0
         for _ in range(int(n) * self.config.qualify.max_slides_per_pose):
             if count >= n:

@@ -12,8 +12,10 @@ Built from the measured prototype in shared/notes/klampt-table.md, with its pitf
 
 The hand's palm is kinematic as in the floating world (``GraspSimulator``): it is placed through
 the floating base, closes, is lifted ``lift.height_m`` along +z at ``lift.speed_m_s``, and is shaken
-the paper's 10 times. Labels: FAILED (not lifted, dropped while lifting, or fell through the
-table), LOOSE (dropped during the shakes), ROBUST (held through all of them).
+the paper's 10 times. The fingers are servos (``grip.finger_model: servo``, the 3F's set speed and
+force; docs/table_world.md) or the floating world's staged lock-at-contact rule (``staged``, the
+stores labelled before 2026-12-03). Labels: FAILED (not lifted, dropped while lifting, or fell
+through the table), LOOSE (dropped during the shakes), ROBUST (held through all of them).
 """
 from __future__ import annotations
 

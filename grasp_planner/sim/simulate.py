@@ -71,6 +71,11 @@ class _Finger:
     touched: set = field(default_factory=set)
 
 
+def com_speed(history, dt: float) -> float:
+    """Mean COM speed (m/s) over a history of positions taken ``dt`` apart."""
+    return float(np.linalg.norm(history[-1] - history[0]) / (dt * (len(history) - 1)))
+
+
 @dataclass(frozen=True)
 class ClosingResult:
     """What the closing phase produced.
@@ -302,7 +307,7 @@ class GraspSimulator:
             history.append(com)
             if not early_exit or step < window:
                 continue
-            speed = np.linalg.norm(com - history[0]) / (dt * (len(history) - 1))
+            speed = com_speed(history, dt)
             if not self.config.hand_box.holds(com, com_start):
                 failed = True
                 break
@@ -313,11 +318,19 @@ class GraspSimulator:
             if fingers_done and step * dt >= exits.min_closing_s and speed < cfg.still_speed_m_s:
                 break
         else:
-            com = history[-1]
-            speed = np.linalg.norm(com - history[0]) / (dt * (len(history) - 1))
-            failed = speed >= cfg.still_speed_m_s or not self.config.hand_box.holds(com, com_start)
+            failed = self._still_test_fails(history, com_start, dt)
+        return self._closing_result(sim, failed, step * dt, history, com_start, fingers)
+
+    def _still_test_fails(self, history, com_start: np.ndarray, dt: float) -> bool:
+        """The end of a full-length closing: the object still moving, or out of the hand, is FAILED."""
+        return (com_speed(history, dt) >= self.config.closing.still_speed_m_s
+                or not self.config.hand_box.holds(history[-1], com_start))
+
+    def _closing_result(self, sim, failed: bool, time_s: float, history, com_start: np.ndarray,
+                        fingers: list) -> ClosingResult:
+        """What a closing produced, from its COM history and the fingers' touched phalanges."""
         actual = np.asarray(sim.getActualConfig(0))
-        return ClosingResult(failed=failed, time_s=step * dt,
+        return ClosingResult(failed=failed, time_s=time_s,
                              displacement_m=float(np.linalg.norm(history[-1] - com_start)),
                              fingers_touching=sum(1 for finger in fingers if finger.touched),
                              contact_count=sum(len(finger.touched) for finger in fingers),

@@ -35,7 +35,7 @@ from grasp_planner.sim.config import SimConfig
 from grasp_planner.sim.labels import GraspLabel
 from grasp_planner.sim.mass import object_mass_properties
 from grasp_planner.sim.quiet import silenced_output
-from grasp_planner.sim.simulate import PALM_LINK_INDEX, ClosingResult, GraspSimulator, check_mesh, check_pose
+from grasp_planner.sim.simulate import PALM_LINK_INDEX, GraspSimulator, com_speed, check_mesh, check_pose
 from grasp_planner.sim.world_config import TableWorldConfig
 
 
@@ -285,6 +285,7 @@ class TableGraspSimulator(GraspSimulator):
         self.world_config = world
         self.scene = scene
         self._T_table_obj = check_pose(target.T_table_obj, "T_table_obj")
+        self._servo_dofs = np.array([dof for finger in self._fingers() for dof in finger.dofs])
         self._obstacles = None
         with silenced_output(quiet):
             self.table = _add_table(self.world, self.world_config, self.config.physics.padding_m)
@@ -309,7 +310,6 @@ class TableGraspSimulator(GraspSimulator):
         table_id = self.table.getID()
         for i in range(PALM_LINK_INDEX + 1, self.robot.numLinks()):
             sim.enableContactFeedback(self.robot.link(i).getID(), table_id)
-        self._servo_dofs = np.array([dof for finger in self._fingers() for dof in finger.dofs])
         self._servo_target = np.asarray(self._q_start, float)[self._servo_dofs].copy()
         return sim
 
@@ -365,22 +365,15 @@ class TableGraspSimulator(GraspSimulator):
             history.append(self._com(sim))
             if not early_exit or step < window:
                 continue
-            speed = np.linalg.norm(history[-1] - history[0]) / (dt * (len(history) - 1))
             if not self.config.hand_box.holds(history[-1], com_start):
                 failed = True
                 break
             settled = advance < 0.5 * cfg.speed_rad_s * dt   # every joint blocked or at its limit
-            if settled and step * dt >= exits.min_closing_s and speed < cfg.still_speed_m_s:
+            if settled and step * dt >= exits.min_closing_s and com_speed(history, dt) < cfg.still_speed_m_s:
                 break
         else:
-            speed = np.linalg.norm(history[-1] - history[0]) / (dt * (len(history) - 1))
-            failed = speed >= cfg.still_speed_m_s or not self.config.hand_box.holds(history[-1], com_start)
-        actual = np.asarray(sim.getActualConfig(0))
-        return ClosingResult(failed=failed, time_s=step * dt,
-                             displacement_m=float(np.linalg.norm(history[-1] - com_start)),
-                             fingers_touching=sum(1 for finger in fingers if finger.touched),
-                             contact_count=sum(len(finger.touched) for finger in fingers),
-                             q_hand=actual[self._hand_dofs])
+            failed = self._still_test_fails(history, com_start, dt)
+        return self._closing_result(sim, failed, step * dt, history, com_start, fingers)
 
     def _blocking_ids(self) -> list:
         """With ``grip.table_blocks_fingers``, a phalanx stopped by the table hands over to the next one,

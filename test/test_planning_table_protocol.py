@@ -98,10 +98,10 @@ def test_the_camera_sees_the_target_and_every_method_is_labelled_in_the_same_wor
     assert 0 <= u[0] < 640 and 0 <= v[0] < 480                                   # the target is in view
     planner = GraspPlanner.from_config(MODEL)
     outcomes = tp.run_protocol(planner, problems[:1], seed=0, progress=False)
-    assert [o.method for o in outcomes] == ["planner", "heuristic", "uniform", "start"]
+    assert [o.method for o in outcomes] == ["planner", "heuristic", "uniform", "start", "robust"]
     assert all(o.label in ("FAILED", "LOOSE", "ROBUST", "NOT_PLANNED") for o in outcomes)
     summary = tp.rates(outcomes)
-    assert set(summary) == {"planner", "heuristic", "uniform", "start"}
+    assert set(summary) == {"planner", "heuristic", "uniform", "start", "robust"}
     again = tp.run_protocol(planner, problems[:1], seed=0, progress=False)
     assert [o.label for o in again] == [o.label for o in outcomes]              # seeded: the same labels
 

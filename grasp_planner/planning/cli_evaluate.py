@@ -15,7 +15,7 @@ from grasp_planner.planning.cli_plan import DEFAULT_MODEL
 from grasp_planner.planning.config import PlannerConfig
 
 
-DEFAULT_PROBLEM_SET = Path(__file__).resolve().parents[2] / "datasets" / "problems" / "table_seed9001.npz"
+DEFAULT_PROBLEM_SET = Path(__file__).resolve().parents[2] / "datasets" / "problems" / "table_servo_seed9001.npz"
 
 
 def add_arguments(parser) -> None:

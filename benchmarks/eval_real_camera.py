@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--tilts", type=float, nargs="+", default=list(TILTS_DEG))
     parser.add_argument("--time-budget", type=float, default=None, help="planner budget, s (default: config's)")
     parser.add_argument("--no-clean", action="store_true", help="skip the clean top-down reference")
+    parser.add_argument("--no-pose", action="store_true",
+                        help="also plan every scene image with no initial pose (the planner seeds itself)")
     parser.add_argument("--world", choices=("table", "floating"), default="table",
                         help="simulator that labels the scene grasps (default: the table-top world)")
     parser.add_argument("--out", default=str(ROOT / "out" / "real_camera"))
@@ -54,7 +56,8 @@ def main() -> None:
     planner = GraspPlanner.from_config(args.model, args.config)
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     outcomes = run_evaluation(planner, args.scenes, args.seed, tuple(args.tilts), NOISE_LEVELS,
-                              clean=not args.no_clean, time_budget_s=args.time_budget, world=args.world)
+                              clean=not args.no_clean, time_budget_s=args.time_budget, world=args.world,
+                              no_pose=args.no_pose)
     wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
     summary = summarize(outcomes)
     try:
@@ -66,7 +69,7 @@ def main() -> None:
                       "tilts_deg": args.tilts, "noise_levels": {k: (dataclasses.asdict(v) if v else None)
                                                                 for k, v in NOISE_LEVELS.items()},
                       "model": args.model, "config": args.config or "config/planner.yaml",
-                      "time_budget_s": args.time_budget, "world": args.world,
+                      "time_budget_s": args.time_budget, "world": args.world, "no_pose": args.no_pose,
                       "cases": len(outcomes), "wall_s": wall, "cpu_s": cpu,
                       "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "commit": commit,
                       "python": platform.python_version()}

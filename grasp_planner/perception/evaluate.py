@@ -108,6 +108,27 @@ def scene_for(index: int, seed: int, tilt_deg: float, noise: SensorNoise | None)
 
 WORLDS = ("table", "floating")
 
+#: the point between the open fingers, on the hand's +z axis (m): config/sim.yaml qualify.grasp_centre_z_m
+GRASP_CENTRE_Z_M = 0.06
+
+
+def grasped_object(scene: Scene, T_camera_hand: Pose) -> int:
+    """The object a grasp closes on: the one whose surface lies nearest the point between the open fingers."""
+    centre = T_camera_hand.transform_points(np.array([[0.0, 0.0, GRASP_CENTRE_Z_M]]))[0]
+    gaps = [np.linalg.norm(scene.T_camera_object(i).transform_points(m.vertices) - centre, axis=1).min()
+            for i, m in enumerate(scene.objects)]
+    return int(np.argmin(gaps))
+
+
+def _with_target(scene: Scene, k: int) -> Scene:
+    """The same scene with object ``k`` as the target (object 0), the others as its neighbours."""
+    if k == 0:
+        return scene
+    order = [k] + [i for i in range(len(scene.objects)) if i != k]
+    ids = tuple(scene.object_ids[i] for i in order) if scene.object_ids else scene.object_ids
+    return dataclasses.replace(scene, objects=tuple(scene.objects[i] for i in order),
+                               T_world_objects=tuple(scene.T_world_objects[i] for i in order), object_ids=ids)
+
 
 def _table_simulator(scene: Scene, simulators: dict):
     """The table-world simulator of a scene's layout (target and neighbours at their rendered poses)."""
@@ -199,7 +220,8 @@ def _labelled(outcome, T_obj_hand: np.ndarray, probability: float, distance: flo
 
 def evaluate_scene(planner, scene: Scene, rng: np.random.Generator, simulators: dict | None = None,
                    index: int = 0, noise_name: str = "?", as_16uc1: bool = True,
-                   time_budget_s: float | None = None, world: str = "table") -> CaseOutcome:
+                   time_budget_s: float | None = None, world: str = "table", with_pose: bool = True
+                   ) -> CaseOutcome:
     """Plan on one scene from its perturbed pre-grasp, map the best grasp into the target's frame, label it.
 
     Parameters
@@ -211,13 +233,17 @@ def evaluate_scene(planner, scene: Scene, rng: np.random.Generator, simulators: 
     as_16uc1 : give the planner the image as a camera sends it (uint16 mm), else float m.
     time_budget_s : the planner's wall-clock budget (None: its config's).
     world : ``"table"`` (default) or ``"floating"``: the simulator that labels the grasp.
+    with_pose : False plans with no initial pose (case ``"no_pose"``): the planner picks a cluster and
+        seeds itself, so the object it grasps may be a neighbour; that object is then the one labelled
+        (``object_name``), as a robot clearing the table would count it.
     """
     if world not in WORLDS:
         raise ValueError(f"world must be one of {WORLDS}, got {world!r}")
     simulators = {} if simulators is None else simulators
     depth = scene.depth_mm() if as_16uc1 else scene.depth
     started = time.perf_counter()
-    result = planner.plan(depth, scene.camera, scene.initial_pose, time_budget_s=time_budget_s)
+    result = planner.plan(depth, scene.camera, scene.initial_pose if with_pose else None,
+                          time_budget_s=time_budget_s)
     plan_s = time.perf_counter() - started
     n_clusters = 0
     if result.reason.name != "INVALID_INPUT":
@@ -226,12 +252,14 @@ def evaluate_scene(planner, scene: Scene, rng: np.random.Generator, simulators: 
             n_clusters = len(analyse_scene(depth, scene.camera).clusters)
         except ValueError:
             n_clusters = 0
+    if not with_pose and result.grasps:
+        scene = _with_target(scene, grasped_object(scene, result.grasps[0].pose))
     if world == "table":
         labelled = _label_table(result, scene, rng, simulators)
     else:
         labelled = _label(result, scene.T_camera_object(0), scene.objects[0], rng, simulators)
-    return CaseOutcome(case="scene", index=int(index), tilt_deg=float(scene.tilt_deg), noise=noise_name,
-                       object_name=scene.objects[0].name, object_id=int(scene.object_ids[0]),
+    return CaseOutcome(case="scene" if with_pose else "no_pose", index=int(index), tilt_deg=float(scene.tilt_deg),
+                       noise=noise_name, object_name=scene.objects[0].name, object_id=int(scene.object_ids[0]),
                        plan_status=result.reason.name, plan_message=result.message, n_clusters=n_clusters,
                        plan_s=plan_s, view_s=float(result.timings.get("view", float("nan"))), **labelled)
 
@@ -274,9 +302,11 @@ def evaluate_clean(planner, mesh, object_id: int, index: int, seed: int, simulat
 
 def run_evaluation(planner, n_scenes: int, seed: int = 0, tilts=TILTS_DEG, noise_levels=None,
                    clean: bool = True, time_budget_s: float | None = None, progress: bool = True,
-                   as_16uc1: bool = True, world: str = "table", heuristic: bool = True) -> list[CaseOutcome]:
+                   as_16uc1: bool = True, world: str = "table", heuristic: bool = True,
+                   no_pose: bool = False) -> list[CaseOutcome]:
     """Every scene at every tilt and noise level, plus the clean case of each scene's target; in the
-    table world (and with ``heuristic``) the top-down heuristic on every scene image too.
+    table world (and with ``heuristic``) the top-down heuristic on every scene image too, and with
+    ``no_pose`` the planner with no initial pose on it (case ``"no_pose"``).
 
     Returns the outcomes in the order run (scene by scene, so an interrupted run still covers
     every condition evenly).
@@ -301,6 +331,9 @@ def run_evaluation(planner, n_scenes: int, seed: int = 0, tilts=TILTS_DEG, noise
             if heuristic and world == "table":
                 outcomes.append(evaluate_heuristic(scene, np.random.default_rng([seed, i, 3]), simulators, i,
                                                    name, as_16uc1))
+            if no_pose:
+                outcomes.append(evaluate_scene(planner, scene, np.random.default_rng([seed, i, 4]), simulators, i,
+                                               name, as_16uc1, time_budget_s, world, with_pose=False))
         outcomes.append(outcome)
         done = [o for o in outcomes if o.case == "scene"]
         if done:
@@ -340,6 +373,7 @@ def summarize(outcomes: list[CaseOutcome]) -> dict:
         "scenes": _rates(scenes),
         "clean": _rates(clean),
         "heuristic": _rates([o for o in outcomes if o.case == "heuristic"]),
+        "no_pose": _rates([o for o in outcomes if o.case == "no_pose"]),
         "per_tilt": {f"{t:g}": _rates([o for o in scenes if o.tilt_deg == t]) for t in tilts},
         "per_noise": {n: _rates([o for o in scenes if o.noise == n]) for n in noises},
         "per_tilt_noise": {f"{t:g}|{n}": _rates([o for o in scenes if o.tilt_deg == t and o.noise == n])
@@ -369,6 +403,8 @@ def format_table(summary: dict) -> str:
     lines.append(row(f"**{CLEAN}** (paper's case, same objects)", summary["clean"]))
     if summary.get("heuristic", {}).get("n"):
         lines.append(row("top-down heuristic, same scene images (no network)", summary["heuristic"]))
+    if summary.get("no_pose", {}).get("n"):
+        lines.append(row("planner with no initial pose, same scene images", summary["no_pose"]))
     noises = list(summary["per_noise"])
     grid = ["", "robust after 10 shakes (1 shake) by tilt x noise:", "",
             "| tilt \\ noise | " + " | ".join(noises) + " |", "|---|" + "---:|" * len(noises)]

@@ -39,6 +39,10 @@ def plot_success(summary: dict, path) -> Path:
     ax = axes[1]
     labels = noises + ([CLEAN] if clean.get("n") else [])
     rows = [summary["per_noise"][n] for n in noises] + ([clean] if clean.get("n") else [])
+    for key, name in (("no_pose", "no initial pose (all scenes)"), ("heuristic", "heuristic (all scenes)")):
+        if summary.get(key, {}).get("n"):     # the same scene images, planned another way
+            labels.append(name)
+            rows.append(summary[key])
     pos = np.arange(len(labels))
     ax.bar(pos - 0.2, [r["robust_1_shake"] for r in rows], 0.4, label="robust after 1 shake")
     ax.bar(pos + 0.2, [r["robust_10_shakes"] for r in rows], 0.4, label="robust after 10 shakes")

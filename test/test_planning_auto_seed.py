@@ -54,6 +54,31 @@ def test_surface_seeds_lie_on_the_target_and_approach_from_above(scene, backgrou
     assert np.all(view.plane_virtual.height(np.array([s.translation for s in starts])) > 0)
 
 
+def test_with_the_table_plane_every_seed_starts_with_its_open_fingers_above_the_table(scene):
+    from grasp_planner.hand import kinematics as kin
+    from grasp_planner.planning.multistart import SEED_TABLE_CLEARANCE_M
+
+    view = normalize_view(scene.depth, scene.camera, None, background="none")
+    normal = view.plane_virtual.normal
+    # the table 3 cm under the target's top (a short object): seeds 4 cm off its top would reach into it
+    offset = view.plane_virtual.offset - (view.plane_virtual.height(view.target_points).max() - 0.03)
+    def seeds(*table):
+        return surface_starts(view.depth, view.camera, 64, PlannerConfig().multistart, np.random.default_rng(0),
+                              view.target_mask(), normal, *table)
+    corners = kin.box_corners(np.eye(4), kin.open_configuration("basic")).reshape(-1, 3)
+
+    def lowest(starts):
+        return np.array([(corners @ s.rotation.T + s.translation) @ normal + offset for s in starts]).min(axis=1)
+
+    plain, lifted = seeds(), seeds(offset)
+    assert np.any(lowest(plain) < 0)                           # 4 cm off a short target: fingers in the table
+    assert np.all(lowest(lifted) >= SEED_TABLE_CLEARANCE_M - 1e-9)
+    for a, b in zip(plain, lifted):                             # backed out along the same approach line
+        np.testing.assert_allclose(a.rotation, b.rotation)
+        back = b.translation - a.translation
+        assert np.linalg.norm(np.cross(back, a.rotation[:, 2])) < 1e-9 and back @ a.rotation[:, 2] <= 1e-12
+
+
 def test_unmasked_seeds_on_a_table_background_hit_the_table(scene):
     """Why the mask exists: the same call without it seeds on the table."""
     view = normalize_view(scene.depth, scene.camera, None, background="table")

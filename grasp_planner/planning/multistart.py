@@ -8,6 +8,7 @@ only, approaching from above the table). Each start is a local BFGS run
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -56,16 +57,23 @@ def surface_normals(depth: np.ndarray, camera: PinholeCamera) -> tuple[np.ndarra
 MAX_SEED_TILT_RAD = np.deg2rad(60.0)
 
 
+#: with a table, a seed's open fingertips start at least this far above it (m)
+SEED_TABLE_CLEARANCE_M = 0.005
+
+
 def surface_starts(depth: np.ndarray, camera: PinholeCamera, n: int, config: MultiStartConfig,
                    rng: np.random.Generator, mask: np.ndarray | None = None,
-                   up: np.ndarray | None = None) -> list[Pose]:
+                   up: np.ndarray | None = None, table_offset: float | None = None) -> list[Pose]:
     """Hand poses above ``n`` random surface pixels: approach (+z) against the normal, palm
     ``seed_standoff_m`` out along it, random roll about the approach axis.
 
     ``mask`` (H, W) keeps the seeds on the target's pixels (never the table or a neighbour in a view
     with a background); ``up`` (the table's normal) keeps only normals within ``MAX_SEED_TILT_RAD`` of
     it, so every approach comes from above the table. Without such a normal on the target the seeds
-    approach straight down (``-up``) onto its pixels.
+    approach straight down (``-up``) onto its pixels. ``table_offset`` (the plane ``up . p + offset = 0``)
+    backs each seed out along its approach line until its open fingertips clear the table by
+    ``SEED_TABLE_CLEARANCE_M``: 4 cm from a short object's top, the open fingers (10.4 cm long) would
+    start in the table, where the barrier leaves every start infeasible.
     """
     points, normals = surface_normals(depth, camera)
     on_surface = np.all(np.isfinite(normals), axis=-1)
@@ -95,8 +103,28 @@ def surface_starts(depth: np.ndarray, camera: PinholeCamera, n: int, config: Mul
         y = np.cross(z, x)
         base = np.stack([x, y, z], axis=1)
         roll = Rotation.from_rotvec([0.0, 0.0, rng.uniform(-np.pi, np.pi)]).as_matrix()
-        starts.append(Pose(base @ roll, p + config.seed_standoff_m * nrm))
+        palm = p + config.seed_standoff_m * nrm
+        if up is not None and table_offset is not None:
+            palm = _clear_of_table(base @ roll, palm, up, float(table_offset))
+        starts.append(Pose(base @ roll, palm))
     return starts
+
+
+@lru_cache(maxsize=1)
+def _open_hand_corners() -> np.ndarray:
+    """Corners ``(K, 3)`` of the open hand's collision boxes, hand frame."""
+    from grasp_planner.hand import kinematics as kin
+    return kin.box_corners(np.eye(4), kin.open_configuration("basic")).reshape(-1, 3)
+
+
+def _clear_of_table(R: np.ndarray, palm: np.ndarray, up: np.ndarray, offset: float) -> np.ndarray:
+    """``palm`` moved back along the approach axis ``R[:, 2]`` until the open hand is above the table."""
+    lowest = float(np.min((_open_hand_corners() @ R.T + palm) @ up)) + offset
+    deficit = SEED_TABLE_CLEARANCE_M - lowest
+    rise = -float(R[:, 2] @ up)          # height gained per metre backed out (> 0: seeds come from above)
+    if deficit <= 0 or rise <= 1e-6:
+        return palm
+    return palm - (deficit / rise) * R[:, 2]
 
 
 def optimize_starts(prepared: PreparedImage, starts: list[Pose], scorer, config: PlannerConfig,

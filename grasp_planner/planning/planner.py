@@ -169,7 +169,7 @@ class GraspPlanner:
         scene = SceneBarrier.from_view(view) if self.config.barrier.enabled else None
         # seeds (no initial pose) on the target's pixels only, approaching from above the table
         return _Frame(view.depth, view.camera, view.T_camera_virtual, scene, view.target_mask(),
-                      view.plane_virtual.normal)
+                      view.plane_virtual.normal, view.plane_virtual.offset)
 
     def _plan_in_frame(self, frame: "_Frame", initial: Pose | None, n_candidates: int,
                        deadline: float | None, callback, started: float, view_s: float,
@@ -180,7 +180,7 @@ class GraspPlanner:
         n_starts = max(config.multistart.n_starts, n_candidates)
         if initial is None:
             starts = surface_starts(frame.depth, frame.camera, n_starts, config.multistart, rng,
-                                    frame.seed_mask, frame.up)
+                                    frame.seed_mask, frame.up, frame.table_offset)
         else:
             starts = perturbed_starts(frame.to_plan(initial), n_starts, config.multistart, rng)
 
@@ -233,6 +233,7 @@ class _Frame:
     geometry: object | None
     seed_mask: np.ndarray | None = None   # pixels seeds may start from (the target's); None: any
     up: np.ndarray | None = None          # the table's normal, planning frame (None: no table known)
+    table_offset: float | None = None     # the table plane's offset (up . p + offset = 0), planning frame
 
     def to_plan(self, pose_camera: Pose) -> Pose:
         return pose_camera if self.T_camera_plan is None else self.T_camera_plan.inverse() @ pose_camera

@@ -62,9 +62,11 @@ def test_with_the_table_plane_every_seed_starts_with_its_open_fingers_above_the_
     normal = view.plane_virtual.normal
     # the table 3 cm under the target's top (a short object): seeds 4 cm off its top would reach into it
     offset = view.plane_virtual.offset - (view.plane_virtual.height(view.target_points).max() - 0.03)
+
     def seeds(*table):
         return surface_starts(view.depth, view.camera, 64, PlannerConfig().multistart, np.random.default_rng(0),
                               view.target_mask(), normal, *table)
+
     corners = kin.box_corners(np.eye(4), kin.open_configuration("basic")).reshape(-1, 3)
 
     def lowest(starts):

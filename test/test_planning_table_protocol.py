@@ -98,12 +98,31 @@ def test_the_camera_sees_the_target_and_every_method_is_labelled_in_the_same_wor
     assert 0 <= u[0] < 640 and 0 <= v[0] < 480                                   # the target is in view
     planner = GraspPlanner.from_config(MODEL)
     outcomes = tp.run_protocol(planner, problems[:1], seed=0, progress=False)
-    assert [o.method for o in outcomes] == ["planner", "heuristic", "uniform", "start", "robust"]
+    assert [o.method for o in outcomes] == ["planner", "heuristic", "uniform", "start", "advance", "robust"]
     assert all(o.label in ("FAILED", "LOOSE", "ROBUST", "NOT_PLANNED") for o in outcomes)
     summary = tp.rates(outcomes)
-    assert set(summary) == {"planner", "heuristic", "uniform", "start", "robust"}
+    assert set(summary) == {"planner", "heuristic", "uniform", "start", "advance", "robust"}
     again = tp.run_protocol(planner, problems[:1], seed=0, progress=False)
     assert [o.label for o in again] == [o.label for o in outcomes]              # seeded: the same labels
+
+
+def test_the_advance_baseline_moves_the_start_along_its_approach_as_far_as_it_stays_qualified(problem_set):
+    from grasp_planner.sim.table_qualify import TableQualifiedSampler
+
+    problems, _ = problem_set
+    world = tp.ProblemWorld(problems[0])
+    start, T = problems[0].T_table_start, tp.advance_along_approach(world)
+    np.testing.assert_allclose(T[:3, :3], start[:3, :3])
+    moved = T[:3, 3] - start[:3, 3]
+    depth = float(moved @ start[:3, 2])
+    assert np.linalg.norm(moved - depth * start[:3, 2]) < 1e-9           # on the approach line, never sideways
+    assert 0.0 <= depth <= tp.ADVANCE_MAX_M + 1e-9
+    sampler = TableQualifiedSampler(world.scene)
+    assert depth == 0.0 or sampler.qualifies(T)
+    if depth < tp.ADVANCE_MAX_M - 1e-9:                                  # one more step would not qualify
+        nxt = T.copy()
+        nxt[:3, 3] += tp.ADVANCE_STEP_M * start[:3, 2]
+        assert not sampler.qualifies(nxt) or world.simulator.open_hand_blocked(nxt)
 
 
 def test_wilson_interval_brackets_the_rate():

@@ -39,7 +39,7 @@ def plot_success(summary: dict, path) -> Path:
     ax = axes[1]
     labels = noises + ([CLEAN] if clean.get("n") else [])
     rows = [summary["per_noise"][n] for n in noises] + ([clean] if clean.get("n") else [])
-    for key, name in (("no_pose", "no initial pose (all scenes)"), ("heuristic", "heuristic (all scenes)")):
+    for key, name in (("no_pose", "no-pose planner"), ("heuristic", "heuristic (no network)")):
         if summary.get(key, {}).get("n"):     # the same scene images, planned another way
             labels.append(name)
             rows.append(summary[key])

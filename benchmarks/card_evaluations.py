@@ -54,7 +54,8 @@ def scenes(path: Path) -> dict:
 
 def floating(path: Path) -> dict:
     report = json.loads(path.read_text())
-    return {"source": str(path), **{k: v for k, v in report.items() if k not in ("outcomes", "problems", "per_problem")}}
+    skip = ("outcomes", "problems", "per_problem")
+    return {"source": str(path), **{k: v for k, v in report.items() if k not in skip}}
 
 
 def main() -> int:

@@ -194,8 +194,10 @@ def test_action_on_latest_image_plans_without_an_image_in_the_goal(peer):
 def test_cancel_ends_the_goal_canceled_within_one_iteration(peer):
     feedback = []
     assert peer.client.wait_for_server(timeout_sec=WAIT_S)
+    # the most candidates a goal may ask (100 starts, seconds of work): the plan cannot finish before the
+    # cancel arrives, as 20 starts (~0.3 s) sometimes did on a loaded machine
     handle = peer.wait_future(peer.client.send_goal_async(
-        peer.goal(time_budget=30.0, n_candidates=20), feedback_callback=lambda m: feedback.append(m.feedback)))
+        peer.goal(time_budget=30.0, n_candidates=100), feedback_callback=lambda m: feedback.append(m.feedback)))
     peer.spin_until(lambda: len(feedback) >= 1)
     canceled_at = time.monotonic()
     peer.wait_future(handle.cancel_goal_async())

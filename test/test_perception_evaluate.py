@@ -32,14 +32,17 @@ def test_one_scene_gives_a_labelled_grasp_in_the_object_frame():
 
 
 def test_a_grasp_is_credited_to_the_object_between_its_fingers():
-    from grasp_planner.perception.evaluate import GRASP_CENTRE_Z_M, _with_target, grasped_object, scene_for
+    from grasp_planner.perception.evaluate import _with_target, grasped_object, scene_for
     from grasp_planner.pose import Pose
+    from grasp_planner.sim.config import SimConfig
+
+    centre_z = SimConfig.load().qualify.grasp_centre_z_m
 
     scene = scene_for(0, seed=0, tilt_deg=0.0, noise=None)
     assert len(scene.objects) >= 2
     for k in range(len(scene.objects)):
         centre = scene.T_camera_object(k).translation
-        palm = Pose(np.eye(3), centre - np.array([0.0, 0.0, GRASP_CENTRE_Z_M]))   # camera +z: looking down
+        palm = Pose(np.eye(3), centre - np.array([0.0, 0.0, centre_z]))   # camera +z: looking down
         assert grasped_object(scene, palm) == k
     swapped = _with_target(scene, 1)
     assert swapped.objects[0].name == scene.objects[1].name and swapped.objects[1].name == scene.objects[0].name

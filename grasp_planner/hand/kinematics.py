@@ -13,6 +13,7 @@ closing, see hand/dimensions.py); the scissor angles are positive when B and C s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -204,6 +205,15 @@ def box_corners(T_world_hand, q) -> np.ndarray:
     boxes = box_matrices(T_world_hand, q)
     local = _BOX_SIGNS[None] * BOX_HALF_EXTENTS[:, None, :]
     return np.einsum("lij,lkj->lki", boxes[:, :3, :3], local) + boxes[:, None, :3, 3]
+
+
+@lru_cache(maxsize=None)
+def open_hand_corners(mode: str = "basic") -> np.ndarray:
+    """Corners ``(L * 8, 3)`` of the open hand's collision boxes in the hand frame, computed once per mode
+    (read-only: every caller shares it): what a start pose must keep off the table."""
+    corners = box_corners(np.eye(4), open_configuration(mode)).reshape(-1, 3)
+    corners.flags.writeable = False
+    return corners
 
 
 def fingertip_positions(T_world_hand, q) -> np.ndarray:

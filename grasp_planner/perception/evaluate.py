@@ -108,13 +108,14 @@ def scene_for(index: int, seed: int, tilt_deg: float, noise: SensorNoise | None)
 
 WORLDS = ("table", "floating")
 
-#: the point between the open fingers, on the hand's +z axis (m): config/sim.yaml qualify.grasp_centre_z_m
-GRASP_CENTRE_Z_M = 0.06
 
-
-def grasped_object(scene: Scene, T_camera_hand: Pose) -> int:
-    """The object a grasp closes on: the one whose surface lies nearest the point between the open fingers."""
-    centre = T_camera_hand.transform_points(np.array([[0.0, 0.0, GRASP_CENTRE_Z_M]]))[0]
+def grasped_object(scene: Scene, T_camera_hand: Pose, grasp_centre_z_m: float | None = None) -> int:
+    """The object a grasp closes on: the one whose surface lies nearest the point between the open fingers
+    (``grasp_centre_z_m`` along the hand's +z; default config/sim.yaml ``qualify.grasp_centre_z_m``)."""
+    if grasp_centre_z_m is None:
+        from grasp_planner.sim.config import SimConfig
+        grasp_centre_z_m = SimConfig.load().qualify.grasp_centre_z_m
+    centre = T_camera_hand.transform_points(np.array([[0.0, 0.0, grasp_centre_z_m]]))[0]
     gaps = [np.linalg.norm(scene.T_camera_object(i).transform_points(m.vertices) - centre, axis=1).min()
             for i, m in enumerate(scene.objects)]
     return int(np.argmin(gaps))

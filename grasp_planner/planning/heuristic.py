@@ -23,7 +23,7 @@ TABLE_CLEARANCE_M = 0.005
 def open_hand_reach() -> float:
     """How far (m) the open hand reaches along its approach axis beyond the palm frame's origin."""
     from grasp_planner.hand import kinematics as kin
-    return float(kin.box_corners(np.eye(4), kin.open_configuration("basic"))[..., 2].max())
+    return float(kin.open_hand_corners("basic")[:, 2].max())
 
 
 def top_down_grasp(target_points: np.ndarray, up: np.ndarray, rng: np.random.Generator,

@@ -8,7 +8,6 @@ only, approaching from above the table). Each start is a local BFGS run
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -110,16 +109,10 @@ def surface_starts(depth: np.ndarray, camera: PinholeCamera, n: int, config: Mul
     return starts
 
 
-@lru_cache(maxsize=1)
-def _open_hand_corners() -> np.ndarray:
-    """Corners ``(K, 3)`` of the open hand's collision boxes, hand frame."""
-    from grasp_planner.hand import kinematics as kin
-    return kin.box_corners(np.eye(4), kin.open_configuration("basic")).reshape(-1, 3)
-
-
 def _clear_of_table(R: np.ndarray, palm: np.ndarray, up: np.ndarray, offset: float) -> np.ndarray:
     """``palm`` moved back along the approach axis ``R[:, 2]`` until the open hand is above the table."""
-    lowest = float(np.min((_open_hand_corners() @ R.T + palm) @ up)) + offset
+    from grasp_planner.hand.kinematics import open_hand_corners
+    lowest = float(np.min((open_hand_corners("basic") @ R.T + palm) @ up)) + offset
     deficit = SEED_TABLE_CLEARANCE_M - lowest
     rise = -float(R[:, 2] @ up)          # height gained per metre backed out (> 0: seeds come from above)
     if deficit <= 0 or rise <= 1e-6:

@@ -18,6 +18,8 @@ COMMANDS = {
     "stats": ("grasp_planner.data.cli_stats", "label statistics and example images of a database"),
     "train": ("grasp_planner.learning.cli_train", "train the mix-in CNN on a database"),
     "export": ("grasp_planner.learning.cli_export", "export a training run to ONNX with its model card"),
+    "mine-labels": ("grasp_planner.planning.cli_mine_labels",
+                    "label the planner's answers on a label store's scenes (training data where it goes)"),
     "plan": ("grasp_planner.planning.cli_plan", "plan grasps on a depth image (.npz scene)"),
     "evaluate": ("grasp_planner.planning.cli_evaluate", "the paper's optimization evaluation on unseen objects"),
     "demo": ("grasp_planner.planning.cli_demo", "plan grasps on the bundled scenes and write pictures"),

@@ -21,7 +21,8 @@ from grasp_planner.data.objects import procedural_object
 
 #: neighbour meshes are procedural objects from an index range no target uses
 NEIGHBOUR_INDEX_BASE = 1_000_000
-PROPOSAL_CODES = {"uniform": 0, "approach": 1, "local": 2}
+#: how a stored pose was proposed; "planned": the planner's answer on a camera image (planning/planner_labels.py)
+PROPOSAL_CODES = {"uniform": 0, "approach": 1, "local": 2, "planned": 3}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--data", help="database folder (generate's --out, holding shards/)")
     source.add_argument("--store", help="table-top label store (datasets/labels): views rendered as the node sees")
     parser.add_argument("--cache", default="datasets/cache/views", help="with --store: folder of rendered views")
+    parser.add_argument("--planned-store", nargs="+", default=[], metavar="STORE",
+                        help="with --store: stores of the planner's labelled answers on its objects "
+                             "(grasp-planner mine-labels); training poses of seen objects only")
     parser.add_argument("--workers", type=int, default=1, help="with --store: processes rendering views")
     parser.add_argument("--max-objects", type=int, dest="max_objects",
                         help="with --store: only the batches holding the first N objects (smoke tests)")
@@ -174,8 +177,12 @@ def _store_objects(args, configs):
     params = ViewParams.from_dict(views)
     build_cache(args.store, args.cache, params, workers=args.workers, progress=sys.stderr.isatty(),
                 max_objects=args.max_objects)
+    for path in args.planned_store:
+        if not Path(path).is_dir():
+            raise FileNotFoundError(f"--planned-store {path}: no such label store folder")
     objects, record = load_table_objects(args.store, args.cache, params,
-                                         DepthNormalization(**configs[0].depth_normalization), args.max_objects)
+                                         DepthNormalization(**configs[0].depth_normalization), args.max_objects,
+                                         planned_stores=args.planned_store)
     configs = [replace(c, views=params.to_dict()) for c in configs]
     for config in configs:
         model = GraspCNN(config.architecture, tuple(objects[0].depth.shape[1:]))

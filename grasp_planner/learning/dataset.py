@@ -10,7 +10,9 @@ Splits (deterministic for a seed; :func:`make_split`):
   (``balance="global"``, for databases with about one robust grasp per object);
 * only objects with at least ``min_robust`` robust grasps (the paper's ">= 10 valid grasps");
 * 10% of the objects are *unseen*; within *seen* objects, 10% of the images are *new images* and
-  10% of the kept grasps (of each label) are *new poses*; training uses the rest.
+  10% of the kept grasps (of each label) are *new poses*; training uses the rest;
+* *planned* grasps (``ObjectData.planned``, the planner's labelled answers) play no part in the
+  split and join the training poses of seen objects.
 
 A sample is (object, image m, grasp g) with ``T_cam_hand = T_cam_obj[m] @ T_obj_hand[g]``.
 """
@@ -45,16 +47,29 @@ class ObjectData:
     label: np.ndarray  # (G,) int8 GraspLabel
     #: (G,) float: share of repeated trials that held (the label store's soft label); None: the hard label
     fraction: np.ndarray | None = None
+    #: (G,) bool: training-only grasps (the planner's answers, planning/planner_labels.py); None: none.
+    #: The split is drawn without them and they join the training poses of seen objects only.
+    planned: np.ndarray | None = None
+
+    def _sampled(self) -> np.ndarray:
+        return np.ones(len(self.label), bool) if self.planned is None else ~self.planned
 
     @property
     def robust(self) -> np.ndarray:
-        """Indices of the robust grasps."""
-        return np.flatnonzero(self.label == ROBUST)
+        """Indices of the robust grasps (sampled ones; planned ones: ``planned_grasps``)."""
+        return np.flatnonzero((self.label == ROBUST) & self._sampled())
 
     @property
     def failed(self) -> np.ndarray:
-        """Indices of the failed grasps."""
-        return np.flatnonzero(self.label == FAILED)
+        """Indices of the failed grasps (sampled ones)."""
+        return np.flatnonzero((self.label == FAILED) & self._sampled())
+
+    @property
+    def planned_grasps(self) -> np.ndarray:
+        """Indices of the planned robust and failed grasps (training only)."""
+        if self.planned is None:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(self.planned & ((self.label == ROBUST) | (self.label == FAILED)))
 
 
 def read_object(path, depth_normalization: DepthNormalization) -> ObjectData:
@@ -90,7 +105,7 @@ class Split:
         """Object, image and grasp counts of each part (for the metrics file and model card)."""
         def n(d):
             return int(sum(len(v) for v in d.values()))
-        labels = np.concatenate([objects[i].label for i in self.seen + self.unseen]) \
+        labels = np.concatenate([objects[i].label[objects[i]._sampled()] for i in self.seen + self.unseen]) \
             if self.seen + self.unseen else np.zeros(0)
         return {
             "objects_total": len(objects), "objects_seen": len(self.seen), "objects_unseen": len(self.unseen),
@@ -98,6 +113,7 @@ class Split:
             "images_train": n(self.train_images), "images_new": n(self.new_images),
             "images_unseen": int(sum(len(objects[i].depth) for i in self.unseen)),
             "grasps_train": n(self.train_grasps), "grasps_new_poses": n(self.new_poses),
+            "grasps_train_planned": int(sum(len(objects[i].planned_grasps) for i in self.seen)),
             "grasps_unseen": int(sum(len(self.balanced[i]) for i in self.unseen)),
             "labels_eligible_objects": {name: int(np.sum(labels == value))
                                         for name, value in (("failed", FAILED), ("loose", 1), ("robust", ROBUST))},
@@ -196,7 +212,7 @@ def make_split(objects: list[ObjectData], seed: int, min_robust: int = 10, unsee
             held_out[pool[k][0]].append(pool[k][1])
     for i in split.seen:
         is_held = np.isin(split.balanced[i], held_out[i])
-        split.train_grasps[i] = split.balanced[i][~is_held]
+        split.train_grasps[i] = np.concatenate([split.balanced[i][~is_held], objects[i].planned_grasps])
         split.new_poses[i] = split.balanced[i][is_held]
     return split
 
@@ -285,6 +301,8 @@ def _resampled(obj: ObjectData, train: np.ndarray, spare: np.ndarray, rng: np.ra
     failed grasps an image is paired with changes, so training sees every failed grasp in time.
     """
     failed = obj.label[train] == FAILED
+    if obj.planned is not None:   # the planner's failed answers stay: they are what it must learn to avoid
+        failed &= ~obj.planned[train]
     n = int(np.sum(failed))
     if n == 0 or len(spare) < n:
         return train

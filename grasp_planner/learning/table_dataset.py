@@ -17,8 +17,13 @@ from grasp_planner.learning.dataset import ObjectData
 
 
 def load_table_objects(store, cache_root, params: ViewParams, depth_normalization: DepthNormalization,
-                       max_objects: int | None = None) -> tuple[list[ObjectData], dict]:
-    """(objects, data record) from a store whose views are cached; the record goes into the run and card."""
+                       max_objects: int | None = None, planned_stores=()) -> tuple[list[ObjectData], dict]:
+    """(objects, data record) from a store whose views are cached; the record goes into the run and card.
+
+    ``planned_stores``: stores of the planner's labelled answers on this store's objects
+    (planning/planner_labels.py); their grasps are added to the objects they were planned on, marked
+    ``planned`` (training only); a planned store of another base seed is refused.
+    """
     manifest = read_manifest(store)
     objects, without_views = [], 0
     for arrays, views in read_cached(store, cache_root, params, max_objects):
@@ -41,7 +46,51 @@ def load_table_objects(store, cache_root, params: ViewParams, depth_normalizatio
     record = {"store": str(store), "store_manifest_sha256": manifest_hash(store), "store_seed": manifest["seed"],
               "store_objects_read": len(objects) + without_views, "objects_without_views": without_views,
               "views": params.to_dict(), "views_cache_key": params.key()}
+    if planned_stores:
+        objects, record["planned"] = add_planned(objects, manifest, planned_stores)
     return objects, record
+
+
+def add_planned(objects: list[ObjectData], manifest: dict, planned_stores) -> tuple[list[ObjectData], list[dict]]:
+    """The objects with the planned stores' grasps appended (``planned`` mask set); a record per store."""
+    from dataclasses import replace
+
+    from grasp_planner.data.label_store import StoreError, load_store
+
+    by_index = {o.index: k for k, o in enumerate(objects)}
+    extra: dict[int, list] = {}
+    records = []
+    for path in planned_stores:
+        planned_manifest, batches = load_store(path)
+        if planned_manifest["seed"] != manifest["seed"] or planned_manifest.get("planned") is None:
+            raise StoreError(f"{path}/manifest.json: field 'seed' or 'planned': not a planned store of this "
+                             f"store (seed {manifest['seed']})")
+        used = unmatched = 0
+        for batch in batches:
+            a = batch.arrays
+            T = unpack_pose(a["position"], a["rotvec"])
+            fraction = a["robust_trials"] / np.maximum(a["trials"], 1)
+            for row, index in enumerate(a["object_index"]):
+                grasps = a["grasp_object"] == row
+                if int(index) not in by_index:
+                    unmatched += int(grasps.sum())
+                    continue
+                extra.setdefault(by_index[int(index)], []).append((T[grasps], a["label"][grasps], fraction[grasps]))
+                used += int(grasps.sum())
+        records.append({"store": str(path), "manifest_sha256": manifest_hash(path),
+                        "model_sha256": planned_manifest["planned"].get("model_sha256"),
+                        "grasps_added": used, "grasps_without_object": unmatched})
+    out = list(objects)
+    for k, parts in extra.items():
+        o = objects[k]
+        n0 = len(o.label)
+        fraction = o.fraction if o.fraction is not None else (o.label == 2).astype(np.float32)
+        planned = np.zeros(n0, bool) if o.planned is None else o.planned
+        out[k] = replace(o, T_obj_hand=np.concatenate([o.T_obj_hand] + [p[0] for p in parts]),
+                         label=np.concatenate([o.label] + [p[1].astype(np.int8) for p in parts]),
+                         fraction=np.concatenate([fraction] + [p[2].astype(np.float32) for p in parts]),
+                         planned=np.concatenate([planned] + [np.ones(len(p[1]), bool) for p in parts]))
+    return out, records
 
 
 def manifest_hash(store) -> str:

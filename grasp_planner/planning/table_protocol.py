@@ -50,15 +50,21 @@ class TableProblem:
         return f"obj{self.object_index:05d}"
 
 
+def table_scene(stored):
+    """The simulator's TableScene of a StoredScene (data.table_views): target first, then neighbours."""
+    from grasp_planner.sim.table_world import Body, TableScene
+
+    bodies = [Body(m.vertices, m.faces, np.asarray(T)) for m, T in zip(stored.meshes, stored.poses)]
+    return TableScene(bodies[0], tuple(bodies[1:]))
+
+
 def _scene(problem: TableProblem):
     """(TableScene, StoredScene) of a problem, meshes rebuilt from their procedural indices."""
     from grasp_planner.data.table_views import stored_scene
-    from grasp_planner.sim.table_world import Body, TableScene
 
     stored = stored_scene(problem.seed, problem.object_index, problem.T_table_obj, problem.neighbour_index,
                           problem.T_table_neighbours)
-    bodies = [Body(m.vertices, m.faces, np.asarray(T)) for m, T in zip(stored.meshes, stored.poses)]
-    return TableScene(bodies[0], tuple(bodies[1:])), stored
+    return table_scene(stored), stored
 
 
 def find_problems(n: int, seed: int, rng: np.random.Generator, max_objects: int | None = None,

@@ -1,4 +1,4 @@
-"""benchmarks/compare_protocol_runs.py: the paired counts and the exact McNemar test of two protocol runs."""
+"""The protocol benchmarks: paired counts (compare_protocol_runs), multi-trial summaries, grasp errors."""
 import json
 import sys
 from pathlib import Path
@@ -50,3 +50,15 @@ def test_multi_trial_summary_reads_ok_against_low_score_and_pairs_the_difference
     lo, hi = s2["difference_ci95"]
     assert lo <= s2["difference_from_first"] <= hi
     assert "difference_from_first" not in s1
+
+
+def test_a_moved_grasp_measures_back_as_the_error_it_was_given():
+    import numpy as np
+    from scipy.spatial.transform import Rotation
+    import protocol_precision as pp
+    T = np.eye(4)
+    T[:3, :3] = Rotation.from_euler("xyz", [0.3, -0.2, 1.0]).as_matrix()
+    T[:3, 3] = [0.1, -0.05, 0.2]
+    along, across, turn = pp.grasp_error(T, pp.moved(T, (10, 0.013, 0.007), np.random.default_rng(1)))
+    assert along == pytest.approx(0.007) and across == pytest.approx(0.013) and turn == pytest.approx(10)
+    assert pp.grasp_error(T, pp.moved(T, pp.ERRORS["none"], np.random.default_rng(2))) == pytest.approx((0, 0, 0))

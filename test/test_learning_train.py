@@ -248,3 +248,51 @@ def test_view_augmentation_is_seeded_and_changes_what_the_network_sees(objects, 
     assert not all(torch.equal(runs["a"][k], runs["plain"][k]) for k in runs["a"])
     with pytest.raises(ValueError, match="augment_views must be 1, 4 or 8"):
         TrainConfig(augment_views=2)
+
+
+def test_hand_turns_rotate_the_grasps_about_the_object_origin(objects):
+    from scipy.spatial.transform import Rotation
+    groups = [(0, 0, np.arange(6))]
+    enc = PoseEncoding("rot6d")
+    plain = make_batch(objects, groups, enc)
+    same = make_batch(objects, groups, enc, hand_turns=np.tile(np.eye(3), (6, 1, 1)))
+    np.testing.assert_allclose(same.pose, plain.pose, atol=1e-6)
+    turned = make_batch(objects, groups, enc, hand_turns=Rotation.random(6, 0).as_matrix())
+    assert np.abs(turned.pose - plain.pose).max() > 0.1
+    # the hand keeps its distance to the object's origin
+    d = np.linalg.norm(objects[0].T_obj_hand[:6, :3, 3], axis=1)
+    T = Rotation.random(6, 0).as_matrix()
+    np.testing.assert_allclose(np.linalg.norm(np.einsum("nij,nj->ni", T, objects[0].T_obj_hand[:6, :3, 3]), axis=1), d)
+
+
+def test_distillation_keeps_the_initial_networks_outputs_on_turned_poses(objects, tmp_path):
+    """Learning without forgetting: with ``distill_weight`` the fine-tuned network drifts less from the
+    initial one on poses no label covers than the same fine-tuning without it."""
+    from scipy.spatial.transform import Rotation
+    from grasp_planner.learning.model import GraspCNN
+    base = TrainConfig(architecture="rot6d", epochs=1, images_per_batch=4, grasps_per_image=8, seed=0,
+                       device="cpu", eval_images_per_object=2, eval_grasps_per_image=8, learning_rate=1e-3)
+    train(objects, base, tmp_path / "a", progress=False)
+    plain = TrainConfig(**{**base.__dict__, "init_weights": str(tmp_path / "a" / "model.pt"), "epochs": 2,
+                           "learning_rate": 3e-3})
+    kept = TrainConfig(**{**plain.__dict__, "distill_weight": 20.0})
+    train(objects, plain, tmp_path / "plain", progress=False)
+    train(objects, kept, tmp_path / "kept", progress=False)
+    groups = [(i, m, np.arange(20)) for i in range(len(objects)) for m in range(3)]
+    batch = make_batch(objects, groups, PoseEncoding("rot6d"),
+                       hand_turns=Rotation.random(len(groups) * 20, 1).as_matrix())
+
+    def robust_probability(run):
+        model = GraspCNN("rot6d", tuple(objects[0].depth.shape[1:]))
+        model.load_state_dict(load_state_dict(tmp_path / run / "model.pt"))
+        model.eval()
+        with torch.no_grad():
+            logits = model.forward_grouped(torch.from_numpy(batch.depth), torch.from_numpy(batch.image_index),
+                                           torch.from_numpy(batch.pose))
+        return torch.softmax(logits, dim=1)[:, 1].numpy()
+    start = robust_probability("a")
+    drift_plain = np.abs(robust_probability("plain") - start).mean()
+    drift_kept = np.abs(robust_probability("kept") - start).mean()
+    assert drift_kept < 0.6 * drift_plain
+    with pytest.raises(ValueError, match="distill_weight needs init_weights"):
+        train(objects, TrainConfig(**{**base.__dict__, "distill_weight": 1.0}), tmp_path / "b", progress=False)

@@ -57,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resample-failed", dest="resample_failed", action="store_const", const=True,
                         help="draw each image's failed poses afresh from the object's unused failed grasps")
     parser.add_argument("--lr-schedule", dest="lr_schedule", choices=["constant", "cosine"])
+    parser.add_argument("--distill-weight", type=float, default=None,
+                        help="with --init-weights: keep the initial network's outputs on poses turned about the "
+                             "object (learning without forgetting; 0 off)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
 
 
@@ -128,7 +131,7 @@ def _run(args) -> int:
                                      init_weights=args.init_weights,
                                      resample_failed=args.resample_failed, lr_schedule=args.lr_schedule,
                                      augment_views=args.augment_views, soft_labels=args.soft_labels,
-                                     epoch_images=args.epoch_images)
+                                     epoch_images=args.epoch_images, distill_weight=args.distill_weight)
                for a in archs]
     if configs[0].init_weights and not Path(configs[0].init_weights).is_file():
         raise FileNotFoundError(f"--init-weights {configs[0].init_weights}: file not found")

@@ -231,12 +231,14 @@ class Batch:
 
 def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarray]],
                pose_encoding: PoseEncoding, quarter_turn: int = 0,
-               views: np.ndarray | None = None) -> Batch:
+               views: np.ndarray | None = None, hand_turns: np.ndarray | None = None) -> Batch:
     """Assemble a batch from ``(object position, image, grasp indices)`` groups.
 
     ``quarter_turn``: the same samples seen by the camera turned ``k`` quarter turns about its axis
     (images ``np.rot90``-ed, poses moved to the turned frame; :mod:`contract.quarter_turns`).
     ``views``: instead, one view per group, 0..7 (``k + 4 * mirrored``; training augmentation).
+    ``hand_turns``: (N, 3, 3) rotations about the object's origin applied to the grasps (object
+    frame), for poses no label exists for (the distillation samples of ``train``).
     """
     if views is None:
         if quarter_turn not in range(4):
@@ -264,6 +266,9 @@ def make_batch(objects: list[ObjectData], groups: list[tuple[int, int, np.ndarra
         soft[sel] = target[sel] if obj.fraction is None else obj.fraction[grasp[sel]]
     depth = np.ascontiguousarray(np.stack([view_image(objects[i].depth[m], v)
                                            for (i, m, _), v in zip(groups, views)])[:, None], dtype=np.float32)
+    if hand_turns is not None:
+        T_obj_hand[:, :3, :3] = hand_turns @ T_obj_hand[:, :3, :3]
+        T_obj_hand[:, :3, 3] = np.einsum("nij,nj->ni", hand_turns, T_obj_hand[:, :3, 3])
     T_cam_hand = T_cam_obj @ T_obj_hand
     sample_view = np.repeat(views, sizes)
     for v in np.unique(sample_view[sample_view != 0]):  # view 0 is the image as rendered

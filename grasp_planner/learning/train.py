@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 import torch
 from tqdm import tqdm
 
@@ -57,6 +58,10 @@ class TrainConfig:
     epoch_images: int = 0
     #: label-store training views (data.training_views.ViewParams keys); used with ``train --store``
     views: dict = field(default_factory=dict)
+    #: keep what ``init_weights`` knew (learning without forgetting): weight of a cross-entropy between the
+    #: initial network's and the trained one's outputs on the batch's poses turned about the object's origin
+    #: (any approach direction, as in the floating world); 0: off
+    distill_weight: float = 0.0
     unseen_fraction: float = 0.1
     new_image_fraction: float = 0.1
     new_pose_fraction: float = 0.1
@@ -80,6 +85,8 @@ class TrainConfig:
             raise ValueError(f"augment_views must be 1, 4 or 8, got {self.augment_views!r}")
         if not isinstance(self.epoch_images, int) or self.epoch_images < 0:
             raise ValueError(f"epoch_images must be an integer >= 0, got {self.epoch_images!r}")
+        if not self.distill_weight >= 0:
+            raise ValueError(f"distill_weight must be >= 0, got {self.distill_weight!r}")
         if self.balance not in ("per_object", "global"):
             raise ValueError(f"balance must be 'per_object' or 'global', got {self.balance!r}")
         DepthNormalization(**self.depth_normalization)  # validates
@@ -219,6 +226,19 @@ def load_initial_weights(model: GraspCNN, path) -> None:
     model.load_state_dict(state)
 
 
+def _teacher(model: GraspCNN, config: TrainConfig):
+    """A frozen copy of the initial network for ``distill_weight`` (None when off)."""
+    if not config.distill_weight:
+        return None
+    if not config.init_weights:
+        raise ValueError("distill_weight needs init_weights: it keeps what the initial network knew")
+    import copy
+    teacher = copy.deepcopy(model).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
 def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: bool = True,
           data_source: dict | None = None) -> dict:
     """Train one architecture on in-memory shards; writes the run folder; returns the metrics.
@@ -261,6 +281,7 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
     if config.init_weights:
         load_initial_weights(model, config.init_weights)
     model.to(device, memory_format=torch.channels_last)
+    teacher = _teacher(model, config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     n_images = sum(len(v) for v in split.train_images.values())
     if config.epoch_images:
@@ -283,7 +304,18 @@ def train(objects: list[ds.ObjectData], config: TrainConfig, out_dir, progress: 
             views = rng.integers(0, config.augment_views, len(chunk)) if config.augment_views > 1 else None
             batch = ds.make_batch(objects, chunk, pose_encoding, views=views)
             depth, index, pose, target = _to_device(batch, device)
-            loss = training_loss(model.forward_grouped(depth, index, pose), batch, config.soft_labels, device)
+            if teacher is None:
+                loss = training_loss(model.forward_grouped(depth, index, pose), batch, config.soft_labels, device)
+            else:
+                turned = ds.make_batch(objects, chunk, pose_encoding, views=views,
+                                       hand_turns=Rotation.random(len(batch.target), rng).as_matrix())
+                turned_pose = torch.from_numpy(turned.pose).to(device)
+                logits = model.forward_grouped(depth, torch.cat([index, index]), torch.cat([pose, turned_pose]))
+                n_labelled = len(batch.target)
+                with torch.no_grad():
+                    kept = torch.softmax(teacher.forward_grouped(depth, index, turned_pose), dim=1)
+                loss = training_loss(logits[:n_labelled], batch, config.soft_labels, device) + \
+                    config.distill_weight * torch.nn.functional.cross_entropy(logits[n_labelled:], kept)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

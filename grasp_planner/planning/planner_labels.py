@@ -95,6 +95,12 @@ def plan_and_label(planner, seed: int, arrays: dict, row: int, params, starts=ST
     return records, counts
 
 
+def manifest_hash(store) -> str:
+    """sha256 of a store's manifest (the planning side does not import learning)."""
+    from grasp_planner.resources import file_sha256
+    return file_sha256(Path(store) / ls.MANIFEST)
+
+
 def _config_record(config) -> dict:
     """The planner settings as the manifest keeps them (JSON types)."""
     import dataclasses
@@ -118,7 +124,6 @@ def _object_arrays(arrays: dict, row: int, records: list[dict]) -> dict:
 
 
 def _new_manifest(base: dict, base_store: Path, model_card: Path, planner_config: dict, starts) -> dict:
-    from grasp_planner.learning.table_dataset import manifest_hash
     from grasp_planner.resources import file_sha256
 
     manifest = {key: base[key] for key in ("format", "world", "seed", "source", "config_hash", "configs")}
@@ -140,7 +145,6 @@ def mine_store(base_store, out_store, model_card, planner_config_path=None, max_
     from tqdm import tqdm
 
     from grasp_planner.data.training_views import ViewParams
-    from grasp_planner.learning.table_dataset import manifest_hash
     from grasp_planner.planning.config import PlannerConfig
     from grasp_planner.planning.planner import GraspPlanner
     from grasp_planner.resources import file_sha256

@@ -72,6 +72,19 @@ def label_poses(simulator, sampler_T_table_obj, poses_table, rng, kind: str) -> 
     return records
 
 
+def grasp_arrays(records: list[dict]) -> dict:
+    """The per-grasp batch fields (``label_store.GRASP_FIELDS``) of one object's ``label_poses`` records."""
+    position, rotvec = ls.pack_pose(np.array([r["T_obj_hand"] for r in records]).reshape(-1, 4, 4))
+    return dict(position=position, rotvec=rotvec,
+                label=np.array([r["label"] for r in records], np.int8),
+                trials=np.array([r["trials"] for r in records], np.uint8),
+                robust_trials=np.array([r["robust_trials"] for r in records], np.uint8),
+                trial_labels=np.array([r["trial_labels"] for r in records], np.uint16),
+                flags=np.array([r["flags"] for r in records], np.uint8),
+                proposal=np.array([r["proposal"] for r in records], np.uint8),
+                grasp_object=np.zeros(len(records), np.uint16))
+
+
 def label_table_object(task: TableTask) -> TableResult:
     """Settle, sample, simulate and pack one object (see the module docstring)."""
     from grasp_planner.sim.config import SimConfig
@@ -124,15 +137,7 @@ def label_table_object(task: TableTask) -> TableResult:
         for k, ((idx, _), body) in enumerate(zip(neighbours, scene.neighbours)):
             arrays["neighbour_index"][0, k] = idx
             arrays["T_table_neighbour"][0, k] = body.T_table_obj
-        position, rotvec = ls.pack_pose(np.array([r["T_obj_hand"] for r in records]).reshape(-1, 4, 4))
-        arrays.update(position=position, rotvec=rotvec,
-                      label=np.array([r["label"] for r in records], np.int8),
-                      trials=np.array([r["trials"] for r in records], np.uint8),
-                      robust_trials=np.array([r["robust_trials"] for r in records], np.uint8),
-                      trial_labels=np.array([r["trial_labels"] for r in records], np.uint16),
-                      flags=np.array([r["flags"] for r in records], np.uint8),
-                      proposal=np.array([r["proposal"] for r in records], np.uint8),
-                      grasp_object=np.zeros(len(records), np.uint16))
+        arrays.update(grasp_arrays(records))
         checksums = []
         if task.render_check_views:
             from grasp_planner.data.table_views import depth_checksum, stored_view

@@ -68,8 +68,7 @@ def add_planned(objects: list[ObjectData], manifest: dict, planned_stores) -> tu
         used = unmatched = 0
         for batch in batches:
             a = batch.arrays
-            T = unpack_pose(a["position"], a["rotvec"])
-            fraction = a["robust_trials"] / np.maximum(a["trials"], 1)
+            T, fraction = batch.T_obj_hand(), batch.robust_fraction
             for row, index in enumerate(a["object_index"]):
                 grasps = a["grasp_object"] == row
                 if int(index) not in by_index:

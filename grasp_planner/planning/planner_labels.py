@@ -110,16 +110,10 @@ def _config_record(config) -> dict:
 
 def _object_arrays(arrays: dict, row: int, records: list[dict]) -> dict:
     """One object's batch arrays: its row copied from the base store, ``records`` as its grasps."""
+    from grasp_planner.data.generate_table import grasp_arrays
+
     out = {name: arrays[name][row:row + 1].copy() for name in ls.OBJECT_FIELDS}
-    position, rotvec = ls.pack_pose(np.array([r["T_obj_hand"] for r in records]).reshape(-1, 4, 4))
-    out.update(position=position, rotvec=rotvec,
-               label=np.array([r["label"] for r in records], np.int8),
-               trials=np.array([r["trials"] for r in records], np.uint8),
-               robust_trials=np.array([r["robust_trials"] for r in records], np.uint8),
-               trial_labels=np.array([r["trial_labels"] for r in records], np.uint16),
-               flags=np.array([r["flags"] for r in records], np.uint8),
-               proposal=np.array([r["proposal"] for r in records], np.uint8),
-               grasp_object=np.zeros(len(records), np.uint16))
+    out.update(grasp_arrays(records))
     return out
 
 
@@ -161,10 +155,10 @@ def mine_store(base_store, out_store, model_card, planner_config_path=None, max_
     if (out_store / ls.MANIFEST).exists():
         manifest = ls.read_manifest(out_store)
         planned = manifest.get("planned", {})
-        expected = {"base_manifest_sha256": None, "model_sha256": file_sha256(model_card),
-                    "planner_config": _config_record(config), "starts": list(starts)}
+        expected = {"model_sha256": file_sha256(model_card), "planner_config": _config_record(config),
+                    "starts": list(starts)}
         for key, value in expected.items():
-            if key != "base_manifest_sha256" and planned.get(key) != value:
+            if planned.get(key) != value:
                 raise ls.StoreError(f"{out_store / ls.MANIFEST}: field 'planned.{key}' differs from this run's; "
                                     f"use another --out")
         # the base store may have grown since (batches are never rewritten): its objects then are a superset
